@@ -1,0 +1,49 @@
+"""The MQTT topic grammar of contract §2, in one place for the gateway, simulators and broker
+configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "sensors"
+TICKETS_PREFIX = "gridwatch/tickets"
+
+TELEMETRY = "telemetry"
+STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTopic:
+    """A parsed device topic; `kind` and `sensor` are as sent, not yet checked."""
+
+    kind: str
+    sensor: str
+    channel: str  # TELEMETRY or STATUS
+
+
+def telemetry(kind: str, sensor: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}/{kind}/{sensor}/{TELEMETRY}"
+
+
+def status(kind: str, sensor: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}/{kind}/{sensor}/{STATUS}"
+
+
+def tickets(grid: str) -> str:
+    return f"{TICKETS_PREFIX}/{grid}"
+
+
+def subscriptions(prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """The filters the gateway subscribes to."""
+    return [f"{prefix}/+/+/{TELEMETRY}", f"{prefix}/+/+/{STATUS}"]
+
+
+def parse(topic: str, prefix: str = DEFAULT_PREFIX) -> DeviceTopic | None:
+    """Split a device topic; None when it is not one of ours."""
+    head = prefix + "/"
+    if not topic.startswith(head):
+        return None
+    parts = topic[len(head) :].split("/")
+    if len(parts) != 3 or parts[2] not in (TELEMETRY, STATUS) or not parts[0] or not parts[1]:
+        return None
+    return DeviceTopic(parts[0], parts[1], parts[2])

@@ -1,0 +1,1 @@
+"""Simulated sensors that publish over MQTT exactly as devices do, faults included."""
