@@ -1,0 +1,136 @@
+"""One MQTT telemetry message to an `Outcome`: the pure entry point of the gateway.
+
+`ingest` resolves the topic against the registry, bounds the message, decodes it
+(gateway.decode) and judges its readings (gateway.validate). It never raises and never reads
+a clock: the caller passes the hub time, so replays and tests are deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain import topics
+from domain.measurement import Outcome, Rejection, RejectReason
+from domain.site import Registry
+from gateway.decode import DecodeError, decode, shown
+from gateway.validate import Window, judge
+
+FLOOR_NS = 1_262_304_000 * 10**9
+"""2010-01-01T00:00Z: a device clock before this was reset (1970, 2000), never a real reading."""
+
+HEAD_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPolicy:
+    """Limits on what one message may carry; the defaults are contract §2's."""
+
+    prefix: str = topics.DEFAULT_PREFIX
+    max_payload: int = 65_536  # bytes; larger -> too_large
+    max_batch: int = 1_000  # readings per message; more -> too_large
+    max_future_ns: int = 300 * 10**9  # more than 5 min ahead of the hub clock -> future_ts
+    retention_ns: int | None = None  # older than now - retention -> too_old (None: no window)
+    floor_ns: int = FLOOR_NS  # before this -> too_old always (clock reset to 1970/2000)
+
+    def window(self, now_ns: int) -> Window:
+        oldest = self.floor_ns
+        if self.retention_ns is not None:
+            oldest = max(oldest, now_ns - self.retention_ns)
+        return Window(oldest, now_ns + self.max_future_ns)
+
+
+_DEFAULT = IngestPolicy()
+
+
+class _Rejecter:
+    """Builds the Rejections of one message; the payload head is decoded once, if ever."""
+
+    __slots__ = ("_head", "metric_ok", "now_ns", "outcome", "payload", "sensor", "topic")
+
+    def __init__(self, topic: str, payload: bytes, now_ns: int, outcome: Outcome) -> None:
+        self.topic = topic
+        self.payload = payload
+        self.now_ns = now_ns
+        self.outcome = outcome
+        self.sensor: str | None = None
+        self._head: str | None = None
+
+    def __call__(self, reason: RejectReason, detail: str, metric: str | None = None) -> None:
+        if self._head is None:
+            self._head = self.payload[: HEAD_CHARS * 4].decode("utf-8", "replace")[:HEAD_CHARS]
+            self.topic = shown(self.topic, 256)
+        self.outcome.rejections.append(
+            Rejection(
+                reason=reason,
+                topic=self.topic,
+                received_at_ns=self.now_ns,
+                detail=detail,
+                sensor=self.sensor,
+                payload_head=self._head,
+                metric=metric,
+            )
+        )
+
+
+def ingest(
+    topic: str,
+    payload: bytes,
+    registry: Registry,
+    now_ns: int,
+    policy: IngestPolicy = _DEFAULT,
+) -> Outcome:
+    """The measurements and rejections of one telemetry message received at `now_ns`."""
+    outcome = Outcome()
+    reject = _Rejecter(topic, payload, now_ns, outcome)
+    try:
+        _ingest(topic, payload, registry, now_ns, policy, reject)
+    except Exception as e:  # the last guard of the receive loop; tests assert it never fires
+        outcome.measurements.clear()
+        reject(RejectReason.MALFORMED, f"internal error while decoding: {type(e).__name__}")
+    return outcome
+
+
+def _ingest(
+    topic: str,
+    payload: bytes,
+    registry: Registry,
+    now_ns: int,
+    policy: IngestPolicy,
+    reject: _Rejecter,
+) -> None:
+    where = topics.parse(topic, policy.prefix)
+    if where is None or where.channel != topics.TELEMETRY:
+        reject(RejectReason.MALFORMED, f"not a telemetry topic under {policy.prefix!r}")
+        return
+    placement = registry.get(where.sensor)
+    if placement is None:
+        reject(RejectReason.UNKNOWN_SENSOR, f"no sensor {shown(where.sensor)!r} in the registry")
+        return
+    reject.sensor = placement.sensor.id
+    if where.kind != placement.sensor.kind:
+        reject(
+            RejectReason.KIND_MISMATCH,
+            f"topic says {shown(where.kind)!r}, the registry says {placement.sensor.kind.value!r}",
+        )
+        return
+    if len(payload) > policy.max_payload:
+        reject(RejectReason.TOO_LARGE, f"{len(payload)} bytes (at most {policy.max_payload})")
+        return
+    try:
+        readings = decode(payload, policy.max_batch)
+    except DecodeError as e:
+        reject(e.reason, e.detail)
+        return
+    reject.outcome.measurements = judge(readings, placement, now_ns, policy.window(now_ns), reject)
+
+
+def parse_status(payload: bytes) -> bool | None:
+    """A device's retained status: "online" -> True, "offline" -> False, anything else None.
+
+    Case, surrounding whitespace and JSON string quotes are tolerated."""
+    text = payload[:32].strip().strip(b'"').strip().lower()
+    if text == b"online":
+        return True
+    if text == b"offline":
+        return False
+    return None
