@@ -1,0 +1,69 @@
+"""The database engine and its schema: one place that knows SQLite from PostgreSQL.
+
+`open_database(url)` builds the engine and runs the Alembic migrations to head, so every hub
+process (gateway, API, `gridwatch token`) meets the same schema without a separate step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "sqlite:///./var/gridwatch.db"
+ENV_VAR = "GRIDWATCH_DB_URL"
+BUSY_TIMEOUT_MS = 5_000
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else GRIDWATCH_DB_URL, else the SQLite file under ./var/.
+
+    A plain `postgresql://` URL is pointed at psycopg 3, the driver we ship."""
+    chosen = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if chosen.startswith(("postgresql://", "postgres://")):
+        chosen = "postgresql+psycopg://" + chosen.split("://", 1)[1]
+    return chosen
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (API) never block the writer (gateway)
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for `url` (see `database_url`); creates the SQLite file's folder."""
+    u = make_url(database_url(url))
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(u, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(u, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent; safe with concurrent starters on
+    PostgreSQL because Alembic runs the upgrade in one transaction)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_database(url: str | None = None) -> Engine:
+    """An engine with the schema migrated to head: what every process calls at start."""
+    engine = make_engine(url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,1 @@
+"""Maintenance tickets: what the rule engine's breaches become, and what crews work on."""
