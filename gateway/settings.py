@@ -1,0 +1,79 @@
+"""The gateway's settings: one typed model read from the environment (prefix `GRIDWATCH_`),
+built once at start by the `gridwatch gateway` command and passed down — never at import.
+
+Precedence (pydantic-settings): explicit arguments (the CLI's options) > environment >
+defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain import topics
+
+
+class MqttEndpoint:
+    """`mqtt://user:pass@host:port` split into what paho needs."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "tcp"):
+            raise ValueError(f"MQTT URL must start with mqtt:// (got {url!r})")
+        if not parts.hostname:
+            raise ValueError(f"MQTT URL names no host: {url!r}")
+        self.host = parts.hostname
+        self.port = parts.port or 1883
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+
+class GatewaySettings(BaseSettings):
+    """Everything `gridwatch gateway` can be told, with the contract's defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", extra="ignore", frozen=True)
+
+    site: Path | None = Field(default=None, description="site registry YAML (contract §1)")
+    topic_prefix: str = topics.DEFAULT_PREFIX
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_client_id: str = "gridwatch-gateway"
+    mqtt_session_expiry_s: int = Field(default=14 * 86_400, ge=1)
+    mqtt_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
+    mqtt_keepalive_s: int = Field(default=30, ge=5)
+
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_db: str = "gridwatch"
+    influx_rp: str = Field(default="raw", description="retention policy written to ('' = default)")
+    influx_retention: str = Field(default="INF", description="raw retention when we create it")
+    influx_api: Literal["v1", "v2"] = "v1"
+    influx_org: str = ""
+    influx_bucket: str = ""
+    influx_token: SecretStr | None = None
+    influx_user: str | None = None
+    influx_password: SecretStr | None = None
+    influx_timeout_s: float = Field(default=10.0, gt=0)
+
+    batch_size: int = Field(default=5_000, ge=1, description="readings per InfluxDB write")
+    batch_interval_s: float = Field(default=0.5, gt=0, description="longest wait before a write")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _valid_mqtt_url(cls, v: str) -> str:
+        MqttEndpoint(v)
+        return v
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _valid_prefix(cls, v: str) -> str:
+        if not v or v.startswith("/") or v.endswith("/") or any(c in v for c in "+#"):
+            raise ValueError("topic prefix must be non-empty, without wildcards or edge slashes")
+        return v
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        return MqttEndpoint(self.mqtt_url)
