@@ -212,6 +212,9 @@ def _value(
 
 
 def _seq(instant: _Instant, raw: object, reject: RejectFn) -> None:
+    # JSON has one number type: 812.0 is the integer 812 (SenML values are all floats).
+    if type(raw) is float and raw.is_integer():
+        raw = int(raw)
     if type(raw) is not int:
         reject(RejectReason.MALFORMED, f"seq is {type_name(raw)}, not an integer", SEQ_FIELD)
         return
