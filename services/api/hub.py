@@ -1,0 +1,29 @@
+"""What the API's lifespan owns and every request uses: one typed object, no globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from domain.site import Registry
+from services.api.readings import LastReadings
+from services.api.settings import ApiSettings
+from services.auth.tokens import TokenStore
+from services.db.rejections import RejectionStore
+from services.notify.dispatcher import Dispatcher
+from services.tickets.service import TicketService
+
+
+@dataclass(slots=True)
+class Hub:
+    settings: ApiSettings
+    engine: Engine
+    registry: Registry
+    tickets: TicketService
+    tokens: TokenStore
+    rejections: RejectionStore
+    dispatcher: Dispatcher
+    readings: LastReadings
+    metrics: CollectorRegistry

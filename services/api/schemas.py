@@ -1,0 +1,84 @@
+"""Request and response bodies of the API (tickets' own schema is services.tickets.schemas).
+
+Request bodies forbid unknown fields: a client cannot slip `status`, `assignee`, `grid` or
+`severity` into a comment or a resolve (no mass assignment); 422 instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.site import Location
+from services.tickets.schemas import TicketPublic
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommentCreate(_Body):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ResolveCreate(_Body):
+    note: str = Field(default="", max_length=2000)
+
+
+class AckCreate(_Body):
+    """An acknowledge takes no fields; an empty body or `{}` is fine."""
+
+
+class TicketList(BaseModel):
+    count: int
+    tickets: list[TicketPublic]
+
+
+class SensorPublic(BaseModel):
+    id: str
+    kind: str
+    grid: str
+    grid_name: str
+    community: str
+    community_name: str
+    asset: str
+    location: Location | None
+    interval_s: int
+    worker: str
+
+
+class SensorDetail(SensorPublic):
+    online: bool | None = Field(
+        description="false while an offline ticket is active and not recovered; "
+        "else from the last reading's age (3 × interval_s); null when unknown"
+    )
+    last_reading: dict[str, float | int | str] | None
+    last_reading_at: datetime | None
+    open_tickets: list[TicketPublic]
+
+
+class SensorList(BaseModel):
+    count: int
+    sensors: list[SensorPublic]
+
+
+class RejectionPublic(BaseModel):
+    id: int
+    reason: str
+    topic: str
+    sensor: str | None
+    metric: str | None
+    detail: str
+    payload_head: str
+    received_at: datetime
+
+
+class RejectionList(BaseModel):
+    count: int
+    rejections: list[RejectionPublic]
+
+
+class Health(BaseModel):
+    status: str
+    database: bool
