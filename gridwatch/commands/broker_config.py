@@ -1,11 +1,136 @@
-"""`gridwatch broker-config` (stub: filled in by its issue)."""
+"""`gridwatch broker-config`: a Mosquitto configuration for a site, with per-device credentials.
+
+The texts come from `gridwatch.brokerconf`; this module only turns flags into `BrokerOptions`
+and reports where the files went and how the gateway logs in.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from domain import topics
+from domain.site import SiteError, load_site
+from gridwatch.brokerconf import (
+    GATEWAY_USER,
+    BrokerConfigError,
+    BrokerOptions,
+    TlsFiles,
+    write_broker_config,
+)
 
-def command() -> None:
-    """Not implemented yet."""
-    typer.echo("not implemented yet", err=True)
-    raise typer.Exit(2)
+
+def command(
+    site: Annotated[
+        Path, typer.Option("--site", envvar="GRIDWATCH_SITE", help="The site registry (YAML).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for mosquitto.conf, passwd, acl, credentials.")
+    ] = Path("var/broker"),
+    gateway_user: Annotated[
+        str, typer.Option("--gateway-user", help="MQTT user name of the gateway.")
+    ] = GATEWAY_USER,
+    port: Annotated[int, typer.Option("--port", help="Plain MQTT listener port.")] = 1883,
+    bind: Annotated[
+        str | None,
+        typer.Option(
+            "--bind", help="Address of the plain listener (default: all; 127.0.0.1 with TLS)."
+        ),
+    ] = None,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Device topic prefix.")
+    ] = topics.DEFAULT_PREFIX,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Server certificate (PEM) for TLS.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="Server private key (PEM) for TLS.")
+    ] = None,
+    cafile: Annotated[
+        Path | None, typer.Option("--cafile", help="CA bundle for the TLS listener.")
+    ] = None,
+    tls_port: Annotated[int, typer.Option("--tls-port", help="TLS listener port.")] = 8883,
+    queue_hours: Annotated[
+        float,
+        typer.Option("--queue-hours", min=0.1, help="Hours of readings the broker queues."),
+    ] = 1.0,
+    run_as: Annotated[
+        str | None,
+        typer.Option("--run-as", help="Account Mosquitto drops to when started as root."),
+    ] = None,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Issue new passwords to every device and the gateway.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary instead of text.")
+    ] = False,
+) -> None:
+    """Generate a Mosquitto 2.0 configuration for a site: per-device passwords and ACL, a
+    persistent queue sized from the site's reporting rates, packet limits and TLS.
+
+    Re-running keeps every existing password (new sensors get new ones, removed ones lose
+    access); send SIGHUP to a running Mosquitto to reload the password file and ACL.
+    """
+    if (tls_cert is None) != (tls_key is None):
+        typer.echo("--tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    tls = None
+    if tls_cert is not None and tls_key is not None:
+        for f in (tls_cert, tls_key, *((cafile,) if cafile else ())):
+            if not f.is_file():
+                typer.echo(f"{f}: no such file", err=True)
+                raise typer.Exit(2)
+        tls = TlsFiles(certfile=tls_cert, keyfile=tls_key, cafile=cafile, port=tls_port)
+    options = BrokerOptions(
+        port=port,
+        bind=bind,
+        prefix=prefix,
+        gateway_user=gateway_user,
+        tls=tls,
+        queue_hours=queue_hours,
+        run_as=run_as,
+    )
+    try:
+        files = write_broker_config(load_site(site), out, options, rotate=rotate)
+    except (SiteError, BrokerConfigError) as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+
+    p = files.paths
+    if as_json:
+        summary = {
+            "config": str(p.config),
+            "password_file": str(p.password_file),
+            "acl_file": str(p.acl_file),
+            "credentials": str(p.credentials),
+            "persistence": str(p.persistence),
+            "port": files.port,
+            "tls_port": tls.port if tls else None,
+            "max_queued_messages": files.queue_size,
+            "readings_per_hour": round(files.readings_per_hour, 1),
+            "added": list(files.added),
+            "removed": list(files.removed),
+            "gateway": {"username": files.gateway_user, "password": files.gateway_password},
+        }
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo(f"config:        {p.config}")
+    typer.echo(f"password file: {p.password_file}")
+    typer.echo(f"acl:           {p.acl_file}")
+    typer.echo(f"credentials:   {p.credentials}  (mode 0600: device passwords for provisioning)")
+    typer.echo(
+        f"queue:         max_queued_messages {files.queue_size} "
+        f"(site sends {files.readings_per_hour:.0f} readings/hour)"
+    )
+    if files.rotated:
+        typer.echo("passwords:     all rotated; re-provision every device")
+    if files.added:
+        typer.echo(f"new devices:   {len(files.added)}")
+    if files.removed:
+        typer.echo(f"removed:       {', '.join(files.removed)} (no longer admitted)")
+    typer.echo(f"start with:    mosquitto -c {p.config}   (SIGHUP reloads users and ACL)")
+    typer.echo(f"gateway user:  {files.gateway_user}")
+    typer.echo(f"gateway password: {files.gateway_password}")

@@ -1,0 +1,402 @@
+"""The generated Mosquitto configuration against the real broker (issue 5, reliability.md):
+devices write only their own topics, strangers and impostors are refused, oversized packets
+never get through, and the gateway's queued messages survive a broker restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import queue
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from domain.site import Site, parse_site
+from gridwatch.brokerconf import BrokerOptions, write_broker_config
+from gridwatch.processes import Mosquitto, free_port
+
+WAIT = 5.0
+QUIET = 0.3  # how long "nothing arrives" is watched after the broker has provably moved on
+
+
+def site_of(sensors: list[dict[str, Any]]) -> Site:
+    return parse_site(
+        {
+            "communities": [
+                {
+                    "id": "qingping",
+                    "name": "清平社区",
+                    "supervisor": {"id": "s-003", "name": "周红"},
+                    "grids": [
+                        {
+                            "id": "qp-g1",
+                            "name": "清平1号网格",
+                            "worker": {"id": "w-017", "name": "李明"},
+                        }
+                    ],
+                }
+            ],
+            "sensors": sensors,
+        }
+    )
+
+
+SITE = site_of(
+    [
+        {"id": "pond-qp-01", "kind": "pond", "grid": "qp-g1", "interval_s": 300},
+        {"id": "water-qp-01", "kind": "water", "grid": "qp-g1", "interval_s": 60},
+        {"id": "power-qp-01", "kind": "power", "grid": "qp-g1", "interval_s": 60},
+    ]
+)
+
+
+def options(port: int) -> BrokerOptions:
+    """The broker as generated, on a free loopback port, run as whoever runs the tests."""
+    return BrokerOptions(port=port, bind="127.0.0.1", run_as=pwd.getpwuid(os.geteuid()).pw_name)
+
+
+@dataclass
+class Broker:
+    process: Mosquitto
+    creds: dict[str, Any]
+
+    def password(self, user: str) -> str:
+        if user == self.creds["gateway"]["username"]:
+            return str(self.creds["gateway"]["password"])
+        return str(self.creds["devices"][user]["password"])
+
+    @property
+    def gateway_user(self) -> str:
+        return str(self.creds["gateway"]["username"])
+
+
+def start_broker(make_mosquitto: Callable[..., Mosquitto], out: Path, site: Site = SITE) -> Broker:
+    port = free_port()
+    files = write_broker_config(site, out, options(port))
+    creds = json.loads(files.paths.credentials.read_text(encoding="utf-8"))
+    return Broker(make_mosquitto(config_file=files.paths.config, port=port), creds)
+
+
+@dataclass
+class Peer:
+    """A paho-mqtt 2.x MQTT v5 client with its events in queues, so tests wait, not sleep."""
+
+    client: mqtt.Client
+    connacks: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
+    messages: queue.Queue[mqtt.MQTTMessage] = field(default_factory=queue.Queue)
+    pubacks: queue.Queue[tuple[int, ReasonCode]] = field(default_factory=queue.Queue)
+    subacks: queue.Queue[list[ReasonCode]] = field(default_factory=queue.Queue)
+    disconnects: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
+    session_present: bool = False
+    thread: threading.Thread | None = None
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> ReasonCode:
+        """Publish and return the broker's PUBACK reason code."""
+        info = self.client.publish(topic, payload, qos=qos)
+        mid, rc = self.pubacks.get(timeout=WAIT)
+        assert mid == info.mid
+        return rc
+
+    def subscribe(self, topic: str) -> list[ReasonCode]:
+        self.client.subscribe(topic, qos=1)
+        return self.subacks.get(timeout=WAIT)
+
+    def quiet(self, seconds: float = QUIET) -> list[mqtt.MQTTMessage]:
+        """Whatever arrives within `seconds` (expected: nothing)."""
+        got: list[mqtt.MQTTMessage] = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                got.append(self.messages.get(timeout=left))
+            except queue.Empty:
+                break
+        return got
+
+    def close(self) -> None:
+        self.client.disconnect()
+        if self.thread is not None:
+            self.thread.join(WAIT)
+
+
+@pytest.fixture
+def peers() -> Iterator[Callable[..., tuple[Peer, ReasonCode]]]:
+    """Connect MQTT v5 clients; every one is closed after the test."""
+    made: list[Peer] = []
+
+    def connect(
+        port: int,
+        user: str | None,
+        password: str | None,
+        client_id: str = "",
+        clean_start: bool = True,
+        session_expiry: int = 0,
+        protocol: MQTTProtocolVersion = mqtt.MQTTv5,
+    ) -> tuple[Peer, ReasonCode]:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"test-{uuid.uuid4().hex[:12]}",
+            protocol=protocol,
+        )
+        client.reconnect_delay_set(60, 120)  # no silent reconnects: a refusal must stay visible
+        peer = Peer(client)
+        if user is not None:
+            client.username_pw_set(user, password)
+
+        def on_connect(c: mqtt.Client, u: Any, flags: Any, rc: ReasonCode, p: Any) -> None:
+            peer.session_present = bool(flags.session_present)
+            peer.connacks.put(rc)
+
+        def on_disconnect(c: mqtt.Client, u: Any, flags: Any, rc: ReasonCode, p: Any) -> None:
+            peer.disconnects.put(rc)
+
+        def on_publish(c: mqtt.Client, u: Any, mid: int, rc: ReasonCode, p: Any) -> None:
+            peer.pubacks.put((mid, rc))
+
+        def on_subscribe(c: mqtt.Client, u: Any, mid: int, rcs: list[ReasonCode], p: Any) -> None:
+            peer.subacks.put(rcs)
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        client.on_publish = on_publish
+        client.on_subscribe = on_subscribe
+        client.on_message = lambda c, u, m: peer.messages.put(m)
+        props = None
+        if protocol == mqtt.MQTTv5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = session_expiry
+            client.connect("127.0.0.1", port, clean_start=clean_start, properties=props)
+        else:
+            client.connect("127.0.0.1", port)
+        # Wait for CONNACK on this thread; only an accepted client gets a network thread
+        # (loop_forever, which `disconnect()` ends), so a refused one leaves nothing behind.
+        deadline = time.monotonic() + WAIT
+        while peer.connacks.empty() and time.monotonic() < deadline:
+            client.loop(timeout=0.05)
+        rc = peer.connacks.get_nowait()
+        if not rc.is_failure:
+            peer.thread = threading.Thread(target=client.loop_forever, daemon=True)
+            peer.thread.start()
+            made.append(peer)
+        return peer, rc
+
+    yield connect
+    for p in made:
+        p.close()
+
+
+Connect = Callable[..., tuple[Peer, ReasonCode]]
+
+
+@pytest.fixture
+def broker(make_mosquitto: Callable[..., Mosquitto], tmp_path: Path) -> Broker:
+    return start_broker(make_mosquitto, tmp_path / "broker")
+
+
+def gateway(broker: Broker, peers: Connect) -> Peer:
+    """The gateway user, subscribed to every device topic."""
+    gw, rc = peers(broker.process.port, broker.gateway_user, broker.password(broker.gateway_user))
+    assert not rc.is_failure, rc
+    assert not any(r.is_failure for r in gw.subscribe("sensors/#"))
+    return gw
+
+
+def device(broker: Broker, peers: Connect, sensor: str, client_id: str = "") -> Peer:
+    dev, rc = peers(broker.process.port, sensor, broker.password(sensor), client_id=client_id)
+    assert not rc.is_failure, rc
+    return dev
+
+
+# -- topics ---------------------------------------------------------------------------------
+
+
+def test_a_device_publishing_on_its_own_topics_reaches_the_gateway(
+    broker: Broker, peers: Connect
+) -> None:
+    gw = gateway(broker, peers)
+    dev = device(broker, peers, "pond-qp-01")
+
+    assert not dev.publish("sensors/pond/pond-qp-01/telemetry", b'{"values":{"do":5.8}}').is_failure
+    assert not dev.publish("sensors/pond/pond-qp-01/status", b"online").is_failure
+
+    got = [gw.messages.get(timeout=WAIT) for _ in range(2)]
+    assert [(m.topic, m.payload) for m in got] == [
+        ("sensors/pond/pond-qp-01/telemetry", b'{"values":{"do":5.8}}'),
+        ("sensors/pond/pond-qp-01/status", b"online"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "sensors/water/water-qp-01/telemetry",  # another device's topic
+        "sensors/water/water-qp-01/status",  # ... and its status (a forged "offline")
+        "sensors/water/pond-qp-01/telemetry",  # its own id under another kind
+        "gridwatch/tickets/qp-g1",  # a forged ticket event
+    ],
+)
+def test_a_device_cannot_publish_outside_its_own_topics(
+    broker: Broker, peers: Connect, topic: str
+) -> None:
+    gw = gateway(broker, peers)
+    assert not any(r.is_failure for r in gw.subscribe("gridwatch/tickets/#"))
+    dev = device(broker, peers, "pond-qp-01")
+
+    rc = dev.publish(topic, b'{"values":{"do":0.1}}')
+    assert rc.is_failure, f"broker accepted a publish on {topic}: {rc}"
+    assert rc.getName() == "Not authorized"
+    # A permitted message sent afterwards arrives alone: the denied one was never delivered.
+    assert not dev.publish("sensors/pond/pond-qp-01/telemetry", b"after").is_failure
+    first = gw.messages.get(timeout=WAIT)
+    assert (first.topic, first.payload) == ("sensors/pond/pond-qp-01/telemetry", b"after")
+    assert gw.quiet() == []
+
+
+def test_a_device_cannot_read_other_devices_readings(broker: Broker, peers: Connect) -> None:
+    gw = gateway(broker, peers)
+    snoop = device(broker, peers, "pond-qp-01")
+    # Mosquitto 2.0 grants the subscription and filters by the ACL at delivery.
+    snoop.subscribe("sensors/#")
+    snoop.subscribe("sensors/water/water-qp-01/telemetry")
+    other = device(broker, peers, "water-qp-01")
+
+    assert not other.publish("sensors/water/water-qp-01/telemetry", b"secret").is_failure
+    assert gw.messages.get(timeout=WAIT).payload == b"secret"
+    assert snoop.quiet() == []
+
+
+# -- who may connect --------------------------------------------------------------------------
+
+
+def test_anonymous_connect_is_refused(broker: Broker, peers: Connect) -> None:
+    _, rc = peers(broker.process.port, None, None)
+    assert rc.is_failure
+    assert rc.getName() == "Not authorized"
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        ("pond-qp-01", "wrong"),
+        ("pond-qp-01", ""),
+        ("gridwatch-gateway", "wrong"),
+        ("no-such-sensor", "whatever"),
+    ],
+)
+def test_wrong_credentials_are_refused(
+    broker: Broker, peers: Connect, user: str, password: str
+) -> None:
+    _, rc = peers(broker.process.port, user, password)
+    assert rc.is_failure
+    assert rc.getName() in ("Bad user name or password", "Not authorized")
+
+
+def test_another_devices_password_does_not_open_a_device(broker: Broker, peers: Connect) -> None:
+    _, rc = peers(broker.process.port, "pond-qp-01", broker.password("water-qp-01"))
+    assert rc.is_failure
+
+
+def test_a_client_id_takeover_does_not_kick_the_device_off(broker: Broker, peers: Connect) -> None:
+    gw = gateway(broker, peers)
+    victim = device(broker, peers, "pond-qp-01", client_id="pond-qp-01")
+    # Valid credentials of another device, the victim's client id: Mosquitto replaces the id
+    # with the user name, so the two sessions never meet.
+    device(broker, peers, "water-qp-01", client_id="pond-qp-01")
+    # Valid user name, wrong password, the victim's client id: refused before any takeover.
+    _, rc = peers(broker.process.port, "pond-qp-01", "guess", client_id="pond-qp-01")
+    assert rc.is_failure
+
+    assert not victim.publish("sensors/pond/pond-qp-01/telemetry", b"still here").is_failure
+    assert gw.messages.get(timeout=WAIT).payload == b"still here"
+    assert victim.disconnects.empty()
+
+
+# -- packet size --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [mqtt.MQTTv5, mqtt.MQTTv311])
+def test_an_oversized_packet_is_refused_and_never_delivered(
+    broker: Broker, peers: Connect, protocol: MQTTProtocolVersion
+) -> None:
+    gw = gateway(broker, peers)
+    dev, rc = peers(
+        broker.process.port, "pond-qp-01", broker.password("pond-qp-01"), protocol=protocol
+    )
+    assert not rc.is_failure
+
+    # Just under the limit passes: the limit is what refuses the next one, not something else.
+    fits = b"x" * 60_000
+    assert not dev.publish("sensors/pond/pond-qp-01/telemetry", fits).is_failure
+    assert gw.messages.get(timeout=WAIT).payload == fits
+
+    dev.client.publish("sensors/pond/pond-qp-01/telemetry", b"y" * 70_000, qos=1)
+    why = dev.disconnects.get(timeout=WAIT)  # the broker hangs up on it
+    if protocol == mqtt.MQTTv5:
+        assert why.getName() == "Packet too large"
+    assert dev.pubacks.empty()
+    assert gw.quiet() == []
+
+
+# -- the files as a deployment sees them --------------------------------------------------
+
+
+def test_a_sensor_removed_from_the_site_loses_access_on_reload(
+    broker: Broker, peers: Connect, tmp_path: Path
+) -> None:
+    smaller = site_of([{"id": "pond-qp-01", "kind": "pond", "grid": "qp-g1", "interval_s": 300}])
+    files = write_broker_config(smaller, tmp_path / "broker", options(broker.process.port))
+    assert files.removed == ("power-qp-01", "water-qp-01")
+    broker.process.signal(signal.SIGHUP)  # Mosquitto re-reads password file and ACL
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        peer, rc = peers(broker.process.port, "water-qp-01", broker.password("water-qp-01"))
+        if rc.is_failure or time.monotonic() > deadline:
+            break
+        peer.close()
+        time.sleep(0.05)
+    assert rc.is_failure
+    _, rc = peers(broker.process.port, "pond-qp-01", broker.password("pond-qp-01"))
+    assert not rc.is_failure  # the one kept still gets in, with the same password
+
+
+# -- persistence --------------------------------------------------------------------------
+
+
+def test_queued_messages_for_the_offline_gateway_survive_a_broker_restart(
+    broker: Broker, peers: Connect
+) -> None:
+    port = broker.process.port
+    gw_user, gw_pw = broker.gateway_user, broker.password(broker.gateway_user)
+    gw, rc = peers(port, gw_user, gw_pw, clean_start=False, session_expiry=3600)
+    assert not rc.is_failure
+    gw.subscribe("sensors/+/+/telemetry")
+    gw.close()
+
+    dev = device(broker, peers, "water-qp-01")
+    sent = [f'{{"seq":{i}}}'.encode() for i in range(200)]
+    for payload in sent:
+        assert not dev.publish("sensors/water/water-qp-01/telemetry", payload).is_failure
+    dev.close()
+
+    broker.process.stop()  # SIGTERM: Mosquitto saves its database
+    broker.process.start()
+
+    gw, rc = peers(port, gw_user, gw_pw, clean_start=False, session_expiry=3600)
+    assert not rc.is_failure
+    assert gw.session_present
+    got = [gw.messages.get(timeout=WAIT).payload for _ in sent]
+    assert got == sent
+    assert gw.quiet() == []
