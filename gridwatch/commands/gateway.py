@@ -1,11 +1,110 @@
-"""`gridwatch gateway` (stub: filled in by its issue)."""
+"""`gridwatch gateway`: MQTT readings into InfluxDB, validated against the site registry.
+
+Settings come from GRIDWATCH_* environment variables (gateway/settings.py); the options here
+override them. Measurements, rejections and device status go, for now, to in-memory sinks; the
+rule engine and the SQL rejection store are wired here when they land.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from prometheus_client import start_http_server
+from pydantic import ValidationError
+
+from domain.site import Registry, SiteError, load_site
+from gateway.metrics import GatewayMetrics
+from gateway.service import build_gateway
+from gateway.settings import GatewaySettings
+from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink, MemoryStatusSink
+
+log = logging.getLogger("gridwatch.gateway")
 
 
-def command() -> None:
-    """Not implemented yet."""
-    typer.echo("not implemented yet", err=True)
-    raise typer.Exit(2)
+def command(
+    site: Annotated[
+        Path | None,
+        typer.Option(help="Site registry YAML (communities, grids, sensors). Env: GRIDWATCH_SITE."),
+    ] = None,
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option(help="Broker, mqtt://user:pass@host:port. Env: GRIDWATCH_MQTT_URL."),
+    ] = None,
+    influx_url: Annotated[
+        str | None, typer.Option(help="InfluxDB base URL. Env: GRIDWATCH_INFLUX_URL.")
+    ] = None,
+    influx_db: Annotated[
+        str | None, typer.Option(help="InfluxDB database. Env: GRIDWATCH_INFLUX_DB.")
+    ] = None,
+    topic_prefix: Annotated[
+        str | None, typer.Option(help="MQTT topic prefix. Env: GRIDWATCH_TOPIC_PREFIX.")
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(help="MQTT client id of the durable session. Env: GRIDWATCH_MQTT_CLIENT_ID."),
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve Prometheus metrics on this port (0: off).")
+    ] = 0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the gateway: subscribe to {prefix}/+/+/telemetry and /status with QoS 1 and a
+    durable session, validate readings, write them to InfluxDB in batches and acknowledge them
+    only once stored. SIGTERM or Ctrl-C stops taking messages and flushes what is held."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "site": site,
+            "mqtt_url": mqtt_url,
+            "influx_url": influx_url,
+            "influx_db": influx_db,
+            "topic_prefix": topic_prefix,
+            "mqtt_client_id": client_id,
+        }.items()
+        if value is not None
+    }
+    try:
+        settings = GatewaySettings(**overrides)
+    except ValidationError as e:
+        typer.echo(f"invalid settings:\n{e}", err=True)
+        raise typer.Exit(2) from None
+    if settings.site is None:
+        typer.echo("no site registry: pass --site FILE or set GRIDWATCH_SITE", err=True)
+        raise typer.Exit(2)
+    try:
+        registry = Registry(load_site(settings.site))
+    except SiteError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    metrics = GatewayMetrics()
+    if metrics_port:
+        start_http_server(metrics_port, registry=metrics.registry)
+    asyncio.run(_serve(settings, registry, metrics))
+
+
+async def _serve(settings: GatewaySettings, registry: Registry, metrics: GatewayMetrics) -> None:
+    gateway = build_gateway(
+        settings,
+        registry,
+        measurements=MemoryMeasurementSink(),
+        rejections=MemoryRejectionSink(),
+        statuses=MemoryStatusSink(),
+        metrics=metrics,
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, gateway.stop)
+    log.info(
+        "gateway: %d sensors, %s -> %s db %s",
+        len(registry), settings.mqtt_url, settings.influx_url, settings.influx_db,
+    )  # fmt: skip
+    await gateway.run()
+    log.info("gateway stopped; %d messages committed", gateway.committed)
