@@ -1,0 +1,250 @@
+"""Loading the rules: shipped defaults, merged with a site's override file, checked at start.
+
+Override file (every section optional; the most specific wins, sensor > kind > site > default):
+
+    rules:    {<rule id>: <patch or a whole new rule>}     # the whole site
+    kinds:    {<kind>: {<rule id>: <patch>}}               # every sensor of a kind
+    sensors:  {<sensor id>: {<rule id>: <patch>}}          # one sensor
+
+A patch is merged field by field (`{for: 30min}`, `{warning: {value: 2.5}}`, `{enabled: false}`).
+A patch that changes a limit without naming its own source turns the limit's provenance into
+`site`, so a ticket never calls a site's own number a national limit.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from domain.catalog import Kind
+from domain.site import Registry
+from services.rules.spec import (
+    RULE_ID_PATTERN,
+    SINGLETON_TYPES,
+    CommunitySilentRule,
+    Rule,
+    ThresholdRule,
+)
+
+_RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
+_LIMIT_KEYS = frozenset(
+    {"op", "value", "band", "drop", "within", "warning_ratio", "critical_ratio"}
+)
+_SITE_SOURCE = "本站设定 / site setting"
+
+
+class RuleError(ValueError):
+    """A rules file that cannot be used; the message names the file, the rule and the field."""
+
+
+def _where(loc: tuple[int | str, ...], rule_type: object) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == rule_type:  # pydantic puts the union's tag first
+        parts = parts[1:]
+    return f"field '{'.'.join(parts)}'" if parts else "the rule"
+
+
+def _validate(rule_id: str, data: Any, origin: str) -> Rule:
+    if not re.match(RULE_ID_PATTERN, rule_id):
+        raise RuleError(f"{origin}: rule {rule_id!r}: the id must look like 'kind.name'")
+    if not isinstance(data, Mapping):
+        raise RuleError(f"{origin}: rule {rule_id}: must be a mapping of fields")
+    try:
+        return _RULE.validate_python(data)
+    except ValidationError as e:
+        problems = [
+            f"{origin}: rule {rule_id}: {_where(tuple(err['loc']), data.get('type'))}: {err['msg']}"
+            for err in e.errors()
+        ]
+        raise RuleError("\n".join(problems)) from None
+
+
+def _merge(base: Any, patch: Any, origin: str) -> Any:
+    """Deep-merge `patch` onto `base`; maps merge, anything else is replaced."""
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    if not isinstance(base, Mapping):
+        return {k: _merge(None, v, origin) for k, v in patch.items()}
+    out = dict(base)
+    for key, value in patch.items():
+        out[key] = _merge(base.get(key), value, origin)
+    if "provenance" in base and "provenance" not in patch and _LIMIT_KEYS & patch.keys():
+        out["provenance"] = "site"
+        out["source"] = patch.get("source", f"{_SITE_SOURCE} ({origin})")
+        out["limit_zh"] = patch.get("limit_zh", "")
+        out["limit_en"] = patch.get("limit_en", "")
+    return out
+
+
+def _applies(rule: Rule, kind: Kind) -> bool:
+    if isinstance(rule, CommunitySilentRule):
+        return False
+    target = getattr(rule, "kind", "any")
+    return bool(target == "any" or target == kind)
+
+
+def _section(data: Mapping[str, Any], key: str, origin: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise RuleError(f"{origin}: '{key}' must be a mapping")
+    return dict(value)
+
+
+class RuleBook:
+    """The effective rules of a site: defaults merged with the site's overrides, validated.
+
+    `for_sensor` is what the engine compiles; results are cached, so sensors without their own
+    overrides share one set of rule objects.
+    """
+
+    def __init__(
+        self,
+        defaults: Mapping[str, Any],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        defaults_origin: str = "defaults.yaml",
+        overrides_origin: str = "<overrides>",
+        registry: Registry | None = None,
+    ) -> None:
+        self._origin = overrides_origin
+        raw = _section(defaults, "rules", defaults_origin)
+        for rule_id, data in raw.items():  # defaults must be valid on their own
+            _validate(rule_id, data, defaults_origin)
+        ov = overrides or {}
+        unknown = set(ov) - {"rules", "kinds", "sensors"}
+        if unknown:
+            raise RuleError(
+                f"{overrides_origin}: unknown section(s) {sorted(unknown)}; "
+                "use 'rules', 'kinds' or 'sensors'"
+            )
+        for rule_id, patch in _section(ov, "rules", overrides_origin).items():
+            raw[rule_id] = _merge(raw.get(rule_id), patch, overrides_origin)
+        self._raw = raw
+        self.site: dict[str, Rule] = {
+            rid: _validate(rid, data, f"{overrides_origin} (rules)") for rid, data in raw.items()
+        }
+        self._check_singletons(self.site, overrides_origin)
+        self._kind_patches: dict[Kind, dict[str, Any]] = {}
+        for kind_name, patches in _section(ov, "kinds", overrides_origin).items():
+            try:
+                kind = Kind(kind_name)
+            except ValueError:
+                raise RuleError(f"{overrides_origin}: kinds: unknown kind {kind_name!r}") from None
+            self._kind_patches[kind] = self._patches(patches, f"kinds.{kind_name}")
+        self._sensor_patches = {
+            sid: self._patches(p, f"sensors.{sid}")
+            for sid, p in _section(ov, "sensors", overrides_origin).items()
+        }
+        self._cache: dict[tuple[Kind, str | None], dict[str, Rule]] = {}
+        for kind in Kind:  # validate every kind's rules now, not at the first reading
+            self.for_sensor("", kind)
+        if registry is not None:
+            for sid in self._sensor_patches:
+                placement = registry.get(sid)
+                if placement is None:
+                    raise RuleError(f"{overrides_origin}: sensors: no sensor {sid!r} in the site")
+                self.for_sensor(sid, placement.sensor.kind)
+
+    def _patches(self, patches: Any, where: str) -> dict[str, Any]:
+        if not isinstance(patches, Mapping):
+            raise RuleError(f"{self._origin}: {where}: must map rule ids to patches")
+        for rule_id in patches:
+            if rule_id not in self._raw:
+                raise RuleError(f"{self._origin}: {where}: no rule {rule_id!r} to override")
+            if isinstance(self.site[rule_id], CommunitySilentRule):
+                raise RuleError(f"{self._origin}: {where}: {rule_id} can only be set site-wide")
+        return dict(patches)
+
+    @staticmethod
+    def _check_singletons(rules: Mapping[str, Rule], origin: str) -> None:
+        for rule_type in SINGLETON_TYPES:
+            ids = [rid for rid, r in rules.items() if r.type == rule_type]
+            if len(ids) > 1:
+                raise RuleError(f"{origin}: only one rule of type {rule_type!r}, found {ids}")
+
+    def for_sensor(self, sensor_id: str, kind: Kind) -> dict[str, Rule]:
+        """The enabled rules that apply to one sensor of `kind`, with every override merged."""
+        key = (kind, sensor_id if sensor_id in self._sensor_patches else None)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        kind_patch = self._kind_patches.get(kind, {})
+        sensor_patch = self._sensor_patches.get(sensor_id, {}) if key[1] else {}
+        out: dict[str, Rule] = {}
+        for rid, rule in self.site.items():
+            if not _applies(rule, kind):
+                if rid in kind_patch or rid in sensor_patch:
+                    where = f"sensors.{sensor_id}" if rid in sensor_patch else f"kinds.{kind}"
+                    raise RuleError(f"{self._origin}: {where}: rule {rid} does not apply to {kind}")
+                continue
+            if rid in kind_patch or rid in sensor_patch:
+                data = _merge(self._raw[rid], kind_patch.get(rid, {}), self._origin)
+                data = _merge(data, sensor_patch.get(rid, {}), self._origin)
+                where = f"sensors.{sensor_id}" if rid in sensor_patch else f"kinds.{kind}"
+                rule = _validate(rid, data, f"{self._origin} ({where})")
+            if rule.enabled:
+                out[rid] = rule
+        self._cache[key] = out
+        return out
+
+    def community_rule(self) -> tuple[str, CommunitySilentRule] | None:
+        for rid, rule in self.site.items():
+            if isinstance(rule, CommunitySilentRule) and rule.enabled:
+                return rid, rule
+        return None
+
+    def thresholds(self) -> dict[str, ThresholdRule]:
+        """The site-wide threshold rules (for documentation and the API)."""
+        return {rid: r for rid, r in self.site.items() if isinstance(r, ThresholdRule)}
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise RuleError(f"{path}: cannot read the rules file: {e.strerror}") from e
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise RuleError(f"{path}: not valid YAML: {e}") from e
+
+
+def default_rules_text() -> str:
+    """The shipped, commented defaults (domain.md §2)."""
+    return resources.files("services.rules").joinpath("defaults.yaml").read_text(encoding="utf-8")
+
+
+def load_rules(
+    overrides: str | Path | None = None,
+    *,
+    registry: Registry | None = None,
+    defaults: str | Path | None = None,
+) -> RuleBook:
+    """The shipped defaults (or `defaults`), with a site's override file merged on top."""
+    if defaults is None:
+        default_data = yaml.safe_load(default_rules_text())
+        default_origin = "services/rules/defaults.yaml"
+    else:
+        default_data = _read_yaml(Path(defaults))
+        default_origin = str(defaults)
+    if not isinstance(default_data, Mapping):
+        raise RuleError(f"{default_origin}: must be a mapping with 'rules'")
+    override_data = None
+    if overrides is not None:
+        override_data = _read_yaml(Path(overrides))
+        if not isinstance(override_data, Mapping):
+            raise RuleError(f"{overrides}: must be a mapping with 'rules', 'kinds' or 'sensors'")
+    return RuleBook(
+        default_data,
+        override_data,
+        defaults_origin=default_origin,
+        overrides_origin=str(overrides) if overrides is not None else "<overrides>",
+        registry=registry,
+    )

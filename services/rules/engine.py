@@ -1,0 +1,281 @@
+"""The rule engine: Measurements in, Breaches out, on event time, with no I/O.
+
+Per sensor, readings are evaluated in timestamp order; a reading at or before the last one
+evaluated for its sensor changes no condition (it only proves the sensor is alive), so a
+cached batch, a redelivery or a replay yields the same breaches as the live stream did.
+Offline and community silence are judged on the hub clock by `tick(now_ns)`.
+
+State survives restarts: build the engine from `RuleStateStore.load()` and hand
+`changes()` to `RuleStateStore.save()` after each batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from domain.breach import Breach
+from domain.catalog import Kind, metric
+from domain.measurement import Measurement
+from domain.site import Registry
+from services.rules.book import RuleBook
+from services.rules.drop import DropCheck
+from services.rules.implausible import ImplausibleCheck, ImplausibleState
+from services.rules.nightleak import NightLeakCheck
+from services.rules.silence import OFFLINE, Presence, SilenceWatch
+from services.rules.spec import (
+    DropRule,
+    GradeRule,
+    ImplausibleRule,
+    NightLeakRule,
+    OfflineRule,
+    Rule,
+    StuckRule,
+    ThresholdRule,
+)
+from services.rules.state import StateKey
+from services.rules.stuck import StuckCheck
+from services.rules.threshold import GradeCheck, ThresholdCheck
+
+DEFAULT_INTERVAL_S = 300  # for a sensor the registry does not know
+
+
+class _State(Protocol):
+    dirty: bool
+
+    def to_dict(self) -> dict[str, Any] | None: ...
+    def load(self, d: dict[str, Any]) -> None: ...
+
+
+class _MetricCheck(Protocol):
+    rule_id: str
+
+    def new_state(self, sensor: str) -> Any: ...
+    def step(self, st: Any, v: float, ts: int, quiet: bool) -> Breach | None: ...
+
+
+class Plan:
+    """One set of effective rules compiled into flat per-metric lists (shared by sensors)."""
+
+    __slots__ = ("grades", "implausible", "metrics", "offline")
+
+    def __init__(self, rules: Mapping[str, Rule], kind: Kind, tz: Any) -> None:
+        metrics: dict[str, list[_MetricCheck]] = {}
+        self.grades: list[GradeCheck] = []
+        self.implausible: ImplausibleCheck | None = None
+        self.offline: tuple[str, OfflineRule] | None = None
+        for rid, r in rules.items():
+            if isinstance(r, ThresholdRule):
+                metrics.setdefault(r.metric, []).append(ThresholdCheck(rid, r))
+            elif isinstance(r, DropRule):
+                metrics.setdefault(r.metric, []).append(DropCheck(rid, r))
+            elif isinstance(r, NightLeakRule):
+                metrics.setdefault(r.metric, []).append(NightLeakCheck(rid, r, tz))
+            elif isinstance(r, GradeRule):
+                self.grades.append(GradeCheck(rid, r))
+            elif isinstance(r, StuckRule):
+                for name in r.metrics.get(kind, []):
+                    m = metric(kind, name)
+                    res = m.resolution if m is not None else 0.01
+                    metrics.setdefault(name, []).append(StuckCheck(rid, r, name, res))
+            elif isinstance(r, ImplausibleRule):
+                self.implausible = ImplausibleCheck(rid, r)
+            elif isinstance(r, OfflineRule):
+                self.offline = (rid, r)
+        self.metrics = {name: tuple(checks) for name, checks in metrics.items()}
+
+
+class SensorState:
+    """Everything the engine keeps for one sensor, in a shape the hot path can walk fast."""
+
+    __slots__ = ("grades", "implausible", "pairs", "presence", "states")
+
+    def __init__(self, sensor: str, community: str, interval_s: int, plan: Plan) -> None:
+        rid, rule = plan.offline if plan.offline else (OFFLINE, None)
+        self.presence = Presence(sensor, community, interval_s, rid, rule)
+        self.states: dict[str, _State] = {}
+
+        def state(check: Any) -> Any:
+            st = self.states.get(check.rule_id)
+            if st is None:
+                st = self.states[check.rule_id] = check.new_state(sensor)
+            return st
+
+        self.pairs: dict[str, tuple[tuple[_MetricCheck, Any], ...]] = {
+            name: tuple((c, state(c)) for c in checks) for name, checks in plan.metrics.items()
+        }
+        self.grades = tuple((g, state(g)) for g in plan.grades)
+        self.implausible: tuple[ImplausibleCheck, ImplausibleState] | None = (
+            (plan.implausible, state(plan.implausible)) if plan.implausible else None
+        )
+
+
+class RuleEngine:
+    """Evaluates every rule of a site. Not thread-safe: one evaluator task owns it."""
+
+    def __init__(
+        self,
+        book: RuleBook,
+        registry: Registry,
+        *,
+        started_ns: int,
+        state: Mapping[StateKey, dict[str, Any]] | None = None,
+        maintenance: Iterable[tuple[str, int, int]] = (),
+    ) -> None:
+        self._book = book
+        self._tz = registry.site.tz
+        self._plans: dict[int, Plan] = {}
+        self._sensors: dict[str, SensorState] = {}
+        self._dirty: set[SensorState] = set()
+        self._orphans: set[StateKey] = set()
+        site_offline = next(
+            ((rid, r) for rid, r in book.site.items() if isinstance(r, OfflineRule) and r.enabled),
+            None,
+        )
+        self._community_rule = book.community_rule()
+        self._silence = SilenceWatch(started_ns, site_offline, self._community_rule)
+        self._windows: dict[str, list[tuple[int, int]]] = {}
+        self.set_maintenance(maintenance)
+        self.evaluated = 0
+        self.ignored_old = 0
+        self.state_errors = 0
+        for p in registry.placements.values():
+            self._add(p.sensor.id, p.sensor.kind, p.community.id, p.sensor.interval_s)
+        if state:
+            self._load(state)
+
+    # ------------------------------------------------------------------ building
+    def _add(self, sensor: str, kind: Kind, community: str, interval_s: int) -> SensorState:
+        rules = self._book.for_sensor(sensor, kind)
+        plan = self._plans.get(id(rules))
+        if plan is None:
+            plan = self._plans[id(rules)] = Plan(rules, kind, self._tz)
+        s = self._sensors[sensor] = SensorState(sensor, community, interval_s, plan)
+        return s
+
+    def _load(self, state: Mapping[StateKey, dict[str, Any]]) -> None:
+        community_id = self._community_rule[0] if self._community_rule else None
+        for key, d in state.items():
+            sensor, rid = key
+            try:
+                if rid == community_id:
+                    self._silence.community(sensor).load(d)
+                    continue
+                s = self._sensors.get(sensor)
+                target: _State | Presence | None = None
+                if s is not None:
+                    target = s.presence if rid == OFFLINE else s.states.get(rid)
+                if target is None:
+                    self._orphans.add(key)  # a rule or sensor that is gone: delete its row
+                    continue
+                target.load(d)
+            except (KeyError, TypeError, ValueError, IndexError):
+                self.state_errors += 1
+                self._orphans.add(key)
+
+    # ------------------------------------------------------------------ maintenance
+    def set_maintenance(self, windows: Iterable[tuple[str, int, int]]) -> None:
+        """Replace the maintenance windows: (sensor or community id, start_ns, end_ns). Inside
+        one, nothing new is raised or escalated for it; pending conditions keep their start,
+        so a problem that outlasts the window opens its ticket right after it."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        for key, start, end in windows:
+            out.setdefault(key, []).append((start, end))
+        self._windows = out
+
+    def _quiet(self, key: str, ts: int) -> bool:
+        spans = self._windows.get(key)
+        return spans is not None and any(start <= ts < end for start, end in spans)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, m: Measurement, received_ns: int | None = None) -> list[Breach]:
+        """Judge one reading. `received_ns` is the hub time it arrived (for offline); without
+        it the reading's own time is used."""
+        s = self._sensors.get(m.sensor)
+        if s is None:
+            s = self._add(m.sensor, m.kind, m.community, DEFAULT_INTERVAL_S)
+        out: list[Breach] = []
+        p = s.presence
+        b = p.heard(m.ts_ns if received_ns is None else received_ns)
+        if b is not None:
+            out.append(b)
+            self._dirty.add(s)
+        ts = m.ts_ns
+        if ts <= p.last_ts:
+            self.ignored_old += 1
+            return out
+        self.evaluated += 1
+        p.last_ts = ts
+        self._dirty.add(s)
+        quiet = bool(self._windows) and self._quiet(m.sensor, ts)
+        pairs = s.pairs
+        for name, v in m.fields.items():
+            checks = pairs.get(name)
+            if checks is not None:
+                for check, st in checks:
+                    b = check.step(st, v, ts, quiet)
+                    if b is not None:
+                        out.append(b)
+        for grade, gst in s.grades:
+            b = grade.step(gst, m.fields, ts, quiet)
+            if b is not None:
+                out.append(b)
+        imp = s.implausible
+        if imp is not None and imp[1].streaks:
+            b = imp[0].good(imp[1], m.fields, ts)
+            if b is not None:
+                out.append(b)
+        return out
+
+    def note_implausible(self, sensor: str, at_ns: int, metric: str | None = None) -> list[Breach]:
+        """The gateway rejected an implausible value (`metric`) or reading (None) at `at_ns`."""
+        s = self._sensors.get(sensor)
+        if s is None or s.implausible is None:
+            return []
+        self._dirty.add(s)
+        check, st = s.implausible
+        b = check.note(st, metric, at_ns, self._quiet(sensor, at_ns))
+        return [] if b is None else [b]
+
+    def tick(self, now_ns: int) -> list[Breach]:
+        """Judge silence on the hub clock: offline sensors and silent communities."""
+        out = self._silence.tick(now_ns, (s.presence for s in self._sensors.values()), self._quiet)
+        for b in out:
+            s = self._sensors.get(b.sensor)
+            if s is not None:
+                self._dirty.add(s)
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def changes(self) -> dict[StateKey, dict[str, Any] | None]:
+        """The state entries changed since the last call (None: delete the entry)."""
+        out: dict[StateKey, dict[str, Any] | None] = dict.fromkeys(self._orphans)
+        self._orphans.clear()
+        for s in self._dirty:
+            p = s.presence
+            out[(p.sensor, OFFLINE)] = p.to_dict()
+            p.dirty = False
+            for rid, st in s.states.items():
+                if st.dirty:
+                    out[(p.sensor, rid)] = st.to_dict()
+                    st.dirty = False
+        self._dirty.clear()
+        if self._community_rule is not None:
+            rid = self._community_rule[0]
+            for cs in self._silence.communities.values():
+                if cs.dirty:
+                    out[(cs.id, rid)] = cs.to_dict()
+                    cs.dirty = False
+        return out
+
+    def active(self) -> list[tuple[str, str]]:
+        """The (sensor, rule) conditions currently raised (for checks and the API)."""
+        out: list[tuple[str, str]] = []
+        for sid, s in self._sensors.items():
+            if s.presence.active:
+                out.append((sid, s.presence.rule_id))
+            out.extend((sid, rid) for rid, st in s.states.items() if getattr(st, "active", 0))
+        if self._community_rule is not None:
+            rid = self._community_rule[0]
+            out.extend((c.id, rid) for c in self._silence.communities.values() if c.active)
+        return out
