@@ -8,7 +8,10 @@ import json
 import os
 import pwd
 import queue
+import shutil
 import signal
+import ssl
+import subprocess
 import threading
 import time
 import uuid
@@ -25,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from domain.site import Site, parse_site
-from gridwatch.brokerconf import BrokerOptions, write_broker_config
+from gridwatch.brokerconf import BrokerOptions, TlsFiles, write_broker_config
 from gridwatch.processes import Mosquitto, free_port
 
 WAIT = 5.0
@@ -144,6 +147,7 @@ def peers() -> Iterator[Callable[..., tuple[Peer, ReasonCode]]]:
         clean_start: bool = True,
         session_expiry: int = 0,
         protocol: MQTTProtocolVersion = mqtt.MQTTv5,
+        tls: ssl.SSLContext | None = None,
     ) -> tuple[Peer, ReasonCode]:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -154,6 +158,8 @@ def peers() -> Iterator[Callable[..., tuple[Peer, ReasonCode]]]:
         peer = Peer(client)
         if user is not None:
             client.username_pw_set(user, password)
+        if tls is not None:
+            client.tls_set_context(tls)
 
         def on_connect(c: mqtt.Client, u: Any, flags: Any, rc: ReasonCode, p: Any) -> None:
             peer.session_present = bool(flags.session_present)
@@ -184,7 +190,8 @@ def peers() -> Iterator[Callable[..., tuple[Peer, ReasonCode]]]:
         # (loop_forever, which `disconnect()` ends), so a refused one leaves nothing behind.
         deadline = time.monotonic() + WAIT
         while peer.connacks.empty() and time.monotonic() < deadline:
-            client.loop(timeout=0.05)
+            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                break  # the connection is gone: no CONNACK will come
         rc = peer.connacks.get_nowait()
         if not rc.is_failure:
             peer.thread = threading.Thread(target=client.loop_forever, daemon=True)
@@ -400,3 +407,54 @@ def test_queued_messages_for_the_offline_gateway_survive_a_broker_restart(
     got = [gw.messages.get(timeout=WAIT).payload for _ in sent]
     assert got == sent
     assert gw.quiet() == []
+
+
+# -- TLS ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_cert(tmp_path: Path) -> tuple[Path, Path]:
+    """A throw-away self-signed certificate for 127.0.0.1."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_the_tls_listener_admits_devices_over_tls_only(
+    make_mosquitto: Callable[..., Mosquitto],
+    tmp_path: Path,
+    peers: Connect,
+    server_cert: tuple[Path, Path],
+) -> None:
+    cert, key = server_cert
+    port, tls_port = free_port(), free_port()
+    opts = BrokerOptions(
+        port=port,
+        run_as=options(port).run_as,
+        tls=TlsFiles(certfile=cert, keyfile=key, port=tls_port),
+    )
+    files = write_broker_config(SITE, tmp_path / "broker", opts)
+    creds = json.loads(files.paths.credentials.read_text(encoding="utf-8"))
+    broker = Broker(make_mosquitto(config_file=files.paths.config, port=port), creds)
+    pw = broker.password("pond-qp-01")
+
+    modern = ssl.create_default_context(cafile=str(cert))
+    dev, rc = peers(tls_port, "pond-qp-01", pw, tls=modern)
+    assert not rc.is_failure
+    assert isinstance(dev.client.socket(), ssl.SSLSocket)
+    assert dev.client.socket().version() in ("TLSv1.2", "TLSv1.3")  # type: ignore[union-attr]
+    _, rc = peers(tls_port, "pond-qp-01", "wrong", tls=modern)
+    assert rc.is_failure  # TLS does not replace the password
+
+    # Plain MQTT on the TLS port gets nowhere (the handshake fails, no CONNACK ever comes).
+    with pytest.raises((queue.Empty, OSError)):
+        peers(tls_port, "pond-qp-01", pw)
