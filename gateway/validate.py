@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from domain.catalog import CATALOG, HEALTH, SEQ_FIELD, SEQ_MAX, Metric
+from domain.catalog import CATALOG, HEALTH, SEQ_FIELD, SEQ_MAX, Kind, Metric
 from domain.measurement import Measurement, RejectReason
 from domain.site import Placement
 from domain.units import UnitError, convert
@@ -64,21 +64,32 @@ def _rfc3339_ns(text: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The reading times the hub accepts, in epoch ns: `oldest` ≤ ts ≤ `newest`."""
+class Window(NamedTuple):
+    """The reading times the hub accepts, in epoch ns: `oldest` ≤ ts ≤ `newest`.
+
+    A NamedTuple because one is built per message."""
 
     oldest: int
     newest: int
 
 
-@dataclass(slots=True)
 class _Instant:
     """What the readings of one message say about one instant, merged."""
 
-    hub_timed: bool
-    fields: dict[str, float] = field(default_factory=dict)
-    seq: int | None = None
+    __slots__ = ("fields", "hub_timed", "seq")
+
+    def __init__(self, hub_timed: bool) -> None:
+        self.hub_timed = hub_timed
+        self.fields: dict[str, float] = {}
+        self.seq: int | None = None
+
+
+# (lo, hi) by field name, per kind with the health fields, for the hot loop.
+_LIMITS: dict[Kind, dict[str, tuple[float, float]]] = {
+    kind: {n: (m.lo, m.hi) for n, m in (*metrics.items(), *HEALTH.items())}
+    for kind, metrics in CATALOG.items()
+}
+_HEALTH_LIMITS = {n: (m.lo, m.hi) for n, m in HEALTH.items()}
 
 
 RejectFn = Callable[[RejectReason, str, "str | None"], None]
@@ -94,6 +105,7 @@ def judge(
     """The Measurements of one message's readings; every refused part goes to `reject`
     (reason, detail, metric or None for a whole reading)."""
     metrics = CATALOG[placement.sensor.kind]
+    limits = _LIMITS[placement.sensor.kind]
     instants: dict[int, _Instant] = {}
     for reading in readings:
         if reading.problems:
@@ -129,13 +141,36 @@ def judge(
         if instant is None:
             instant = instants[ts_ns] = _Instant(hub_timed)
         units = reading.units
+        fields = instant.fields
         for name, raw in values.items():
-            _value(instant, metrics, name, raw, units.get(name) if units else None, reject)
+            # Fast path for the common case (a known metric, a plain in-range number, no unit);
+            # NaN and ±inf fail the range test and fall through to _value, which names why.
+            lim = limits.get(name)
+            t = type(raw)
+            if (
+                lim is not None
+                and (t is float or t is int)
+                and lim[0] <= raw <= lim[1]  # type: ignore[operator]
+                and (units is None or name not in units)
+                and name not in fields
+            ):
+                fields[name] = raw if t is float else float(raw)  # type: ignore[assignment,arg-type]
+            else:
+                _value(instant, metrics, name, raw, units.get(name) if units else None, reject)
         if top is not None:
             for name, raw in top.items():
                 if name in _SKIP_TOP:
                     continue
-                if name in HEALTH or name == SEQ_FIELD:
+                lim = _HEALTH_LIMITS.get(name)
+                t = type(raw)
+                if (
+                    lim is not None
+                    and (t is float or t is int)
+                    and lim[0] <= raw <= lim[1]  # type: ignore[operator]
+                    and name not in fields
+                ):
+                    fields[name] = raw if t is float else float(raw)  # type: ignore[assignment,arg-type]
+                elif name in HEALTH or name == SEQ_FIELD:
                     _value(instant, metrics, name, raw, None, reject)
                 else:
                     reject(

@@ -90,7 +90,7 @@ def test_arbitrary_senml_like_packs_never_escape(records: list[dict[str, Any]]) 
 # ---------------------------------------------------------------- every value accounted for
 
 POND_NAMES = [*CATALOG[Kind.POND], *HEALTH, "seq", "salinity", "voltage"]
-VALUES = st.one_of(
+VALUES: st.SearchStrategy[Any] = st.one_of(
     st.floats(min_value=-1000, max_value=30000),
     st.integers(min_value=-5, max_value=2**64),
     st.floats(allow_nan=True, allow_infinity=True),
