@@ -33,6 +33,8 @@ from domain import topics
 from domain.site import Site
 
 GATEWAY_USER = "gridwatch-gateway"
+NOTIFIER_USER = "gridwatch-notify"
+CREW_PREFIX = "crew-"
 MIN_QUEUE = 30_000
 """Floor for `max_queued_messages`: a small site still rides out a long gateway restart."""
 
@@ -74,6 +76,7 @@ class BrokerOptions:
     bind: str | None = None
     prefix: str = topics.DEFAULT_PREFIX
     gateway_user: str = GATEWAY_USER
+    notifier_user: str = NOTIFIER_USER
     tls: TlsFiles | None = None
     queue_hours: float = 1.0
     min_queue: int = MIN_QUEUE
@@ -126,6 +129,8 @@ class BrokerFiles:
     paths: BrokerPaths
     gateway_user: str
     gateway_password: str
+    notifier_user: str
+    notifier_password: str
     port: int
     queue_size: int
     readings_per_hour: float
@@ -219,16 +224,39 @@ def password_file_text(passwords: Mapping[str, str], previous: Mapping[str, str]
 # -- credentials ----------------------------------------------------------------------------
 
 
+def crew_user(grid_id: str) -> str:
+    """The read-only account of a grid cell's crew app: it sees its own grid's tickets."""
+    return f"{CREW_PREFIX}{grid_id}"
+
+
+def accounts(site: Site, options: BrokerOptions) -> list[str]:
+    """Every MQTT user: the gateway (consumes readings), the notifier (publishes ticket events;
+    its own account because with `use_username_as_clientid` two connections of one user kick
+    each other off), one per grid crew, one per sensor."""
+    grids = [g.id for c in site.communities for g in c.grids]
+    return [
+        options.gateway_user,
+        options.notifier_user,
+        *(crew_user(g) for g in grids),
+        *(s.id for s in site.sensors),
+    ]
+
+
 def check_options(site: Site, options: BrokerOptions) -> None:
     """Refuse options that would weaken the ACL or produce a config Mosquitto cannot read."""
-    if not _USER_PATTERN.match(options.gateway_user):
-        raise BrokerConfigError(
-            f"gateway user {options.gateway_user!r}: use 1-64 letters, digits, '.', '_' or '-'"
-        )
-    if any(s.id == options.gateway_user for s in site.sensors):
-        raise BrokerConfigError(
-            f"gateway user {options.gateway_user!r} is also a sensor id; choose another name"
-        )
+    for role, name in (("gateway", options.gateway_user), ("notifier", options.notifier_user)):
+        if not _USER_PATTERN.match(name):
+            raise BrokerConfigError(
+                f"{role} user {name!r}: use 1-64 letters, digits, '.', '_' or '-'"
+            )
+    seen: set[str] = set()
+    for name in accounts(site, options):
+        if name in seen:
+            raise BrokerConfigError(
+                f"MQTT user {name!r} would be two accounts (a sensor id, a crew or a service "
+                "user); choose another service user name"
+            )
+        seen.add(name)
     if not options.prefix or any(c in options.prefix for c in "#+\n ") or "//" in options.prefix:
         raise BrokerConfigError(f"topic prefix {options.prefix!r} is not a plain topic path")
     for port in (options.port, *((options.tls.port,) if options.tls else ())):
@@ -247,9 +275,9 @@ def check_options(site: Site, options: BrokerOptions) -> None:
 def plan_passwords(
     site: Site, options: BrokerOptions, existing: Mapping[str, str], rotate: bool = False
 ) -> dict[str, str]:
-    """user -> password for the gateway and every sensor: existing ones kept unless `rotate`,
-    new ones random; users no longer in the site are left out (and so lose access)."""
-    users = [options.gateway_user, *(s.id for s in site.sensors)]
+    """user -> password for every account: existing ones kept unless `rotate`, new ones
+    random; users no longer in the site are left out (and so lose access)."""
+    users = accounts(site, options)
     return {u: existing[u] if u in existing and not rotate else new_password() for u in users}
 
 
@@ -267,6 +295,19 @@ def credentials_document(
             "username": options.gateway_user,
             "password": passwords[options.gateway_user],
         },
+        "notifier": {
+            "username": options.notifier_user,
+            "password": passwords[options.notifier_user],
+        },
+        "crews": {
+            g.id: {
+                "username": crew_user(g.id),
+                "password": passwords[crew_user(g.id)],
+                "tickets": topics.tickets(g.id),
+            }
+            for c in site.communities
+            for g in c.grids
+        },
         "devices": {
             s.id: {
                 "username": s.id,
@@ -282,15 +323,19 @@ def credentials_document(
 
 def passwords_of(document: Mapping[str, Any]) -> dict[str, str]:
     """user -> password from a credentials document written earlier."""
+    entries: list[Any] = [document.get("gateway"), document.get("notifier")]
+    for group in ("crews", "devices"):
+        found = document.get(group)
+        if isinstance(found, Mapping):
+            entries += found.values()
     out: dict[str, str] = {}
-    gw = document.get("gateway")
-    if isinstance(gw, Mapping) and isinstance(gw.get("password"), str):
-        out[str(gw.get("username"))] = gw["password"]
-    devices = document.get("devices")
-    if isinstance(devices, Mapping):
-        for user, entry in devices.items():
-            if isinstance(entry, Mapping) and isinstance(entry.get("password"), str):
-                out[str(user)] = entry["password"]
+    for e in entries:
+        if (
+            isinstance(e, Mapping)
+            and isinstance(e.get("username"), str)
+            and isinstance(e.get("password"), str)
+        ):
+            out[e["username"]] = e["password"]
     return out
 
 
@@ -301,7 +346,8 @@ def acl_text(site: Site, options: BrokerOptions) -> str:
     """Each device may write only its own telemetry and status topics, with its own kind in
     them (tighter than a `%u` pattern, which would let a pond sensor write under `water/`);
     devices read nothing. The gateway reads every device topic and the broker's `$SYS` counters
-    (dropped messages) and writes ticket events. Everything else is denied."""
+    (dropped messages) and may write ticket events; the notifier writes ticket events; a crew
+    reads its own grid's. Everything else is denied."""
     p = options.prefix
     lines = [
         "# Generated by `gridwatch broker-config` from the site registry; do not edit by hand.",
@@ -312,7 +358,12 @@ def acl_text(site: Site, options: BrokerOptions) -> str:
         "topic read $SYS/broker/#",
         f"topic write {topics.TICKETS_PREFIX}/#",
         "",
+        f"user {options.notifier_user}",
+        f"topic write {topics.TICKETS_PREFIX}/#",
+        "",
     ]
+    for g in sorted(g.id for c in site.communities for g in c.grids):
+        lines += [f"user {crew_user(g)}", f"topic read {topics.tickets(g)}", ""]
     for s in sorted(site.sensors, key=lambda s: s.id):
         lines += [
             f"user {s.id}",
@@ -471,6 +522,8 @@ def write_broker_config(
         paths=paths,
         gateway_user=options.gateway_user,
         gateway_password=passwords[options.gateway_user],
+        notifier_user=options.notifier_user,
+        notifier_password=passwords[options.notifier_user],
         port=options.port,
         queue_size=queue_size(site, options),
         readings_per_hour=readings_per_hour(site),

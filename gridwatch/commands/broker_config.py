@@ -114,13 +114,16 @@ def command(
             "added": list(files.added),
             "removed": list(files.removed),
             "gateway": {"username": files.gateway_user, "password": files.gateway_password},
+            "notifier": {"username": files.notifier_user, "password": files.notifier_password},
         }
         typer.echo(json.dumps(summary, indent=2))
         return
     typer.echo(f"config:        {p.config}")
     typer.echo(f"password file: {p.password_file}")
     typer.echo(f"acl:           {p.acl_file}")
-    typer.echo(f"credentials:   {p.credentials}  (mode 0600: device passwords for provisioning)")
+    typer.echo(
+        f"credentials:   {p.credentials}  (mode 0600: device and crew passwords to provision)"
+    )
     typer.echo(
         f"queue:         max_queued_messages {files.queue_size} "
         f"(site sends {files.readings_per_hour:.0f} readings/hour)"
@@ -133,4 +136,5 @@ def command(
         typer.echo(f"removed:       {', '.join(files.removed)} (no longer admitted)")
     typer.echo(f"start with:    mosquitto -c {p.config}   (SIGHUP reloads users and ACL)")
     typer.echo(f"gateway user:  {files.gateway_user}")
+    typer.echo(f"notifier user: {files.notifier_user}  (publishes ticket events)")
     typer.echo(f"gateway password: {files.gateway_password}")

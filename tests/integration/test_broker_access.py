@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from domain.site import Site, parse_site
-from gridwatch.brokerconf import BrokerOptions, TlsFiles, write_broker_config
+from gridwatch.brokerconf import BrokerOptions, TlsFiles, passwords_of, write_broker_config
 from gridwatch.processes import Mosquitto, free_port
 
 WAIT = 5.0
@@ -48,7 +48,12 @@ def site_of(sensors: list[dict[str, Any]]) -> Site:
                             "id": "qp-g1",
                             "name": "清平1号网格",
                             "worker": {"id": "w-017", "name": "李明"},
-                        }
+                        },
+                        {
+                            "id": "qp-g2",
+                            "name": "清平2号网格",
+                            "worker": {"id": "w-018", "name": "王芳"},
+                        },
                     ],
                 }
             ],
@@ -61,7 +66,7 @@ SITE = site_of(
     [
         {"id": "pond-qp-01", "kind": "pond", "grid": "qp-g1", "interval_s": 300},
         {"id": "water-qp-01", "kind": "water", "grid": "qp-g1", "interval_s": 60},
-        {"id": "power-qp-01", "kind": "power", "grid": "qp-g1", "interval_s": 60},
+        {"id": "power-qp-01", "kind": "power", "grid": "qp-g2", "interval_s": 60},
     ]
 )
 
@@ -77,9 +82,7 @@ class Broker:
     creds: dict[str, Any]
 
     def password(self, user: str) -> str:
-        if user == self.creds["gateway"]["username"]:
-            return str(self.creds["gateway"]["password"])
-        return str(self.creds["devices"][user]["password"])
+        return passwords_of(self.creds)[user]
 
     @property
     def gateway_user(self) -> str:
@@ -328,6 +331,32 @@ def test_a_client_id_takeover_does_not_kick_the_device_off(broker: Broker, peers
     assert not victim.publish("sensors/pond/pond-qp-01/telemetry", b"still here").is_failure
     assert gw.messages.get(timeout=WAIT).payload == b"still here"
     assert victim.disconnects.empty()
+
+
+# -- ticket events ---------------------------------------------------------------------------
+
+
+def test_a_crew_reads_its_own_grids_ticket_events_only(broker: Broker, peers: Connect) -> None:
+    # The gateway's persistent session is up while the notifier publishes: separate users, so
+    # neither kicks the other off although the client id is the user name.
+    gw = gateway(broker, peers)
+    crew, rc = peers(broker.process.port, "crew-qp-g1", broker.password("crew-qp-g1"))
+    assert not rc.is_failure
+    assert not any(r.is_failure for r in crew.subscribe("gridwatch/tickets/#"))
+    notifier, rc = peers(
+        broker.process.port, "gridwatch-notify", broker.password("gridwatch-notify")
+    )
+    assert not rc.is_failure
+
+    assert not notifier.publish("gridwatch/tickets/qp-g2", b'{"event":"opened","n":2}').is_failure
+    assert not notifier.publish("gridwatch/tickets/qp-g1", b'{"event":"opened","n":1}').is_failure
+    first = crew.messages.get(timeout=WAIT)
+    assert (first.topic, first.payload) == ("gridwatch/tickets/qp-g1", b'{"event":"opened","n":1}')
+    assert crew.quiet() == []
+    # Crews only read: a forged ticket event is refused.
+    assert crew.publish("gridwatch/tickets/qp-g1", b'{"event":"resolved"}').is_failure
+    assert gw.disconnects.empty()
+    assert notifier.disconnects.empty()
 
 
 # -- packet size --------------------------------------------------------------------------

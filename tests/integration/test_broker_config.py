@@ -138,7 +138,8 @@ def test_the_acl_pins_each_device_to_its_own_kind_and_id(tmp_path: Path) -> None
     assert "topic write gw/sensors/water/water-0000/status\n" in text
     assert "pattern" not in text
     assert "topic read gw/sensors/#" in text  # the gateway, and only the gateway, reads
-    assert text.count("topic read") == 2  # sensors and $SYS, both for the gateway
+    assert "user crew-qp-g1\ntopic read gridwatch/tickets/qp-g1\n" in text
+    assert text.count("topic read") == 3  # gateway: sensors and $SYS; the one crew: tickets
 
 
 # -- idempotence and secrets --------------------------------------------------------------
@@ -197,7 +198,9 @@ def test_a_damaged_credentials_file_is_an_error_not_a_silent_rotation(tmp_path: 
 @pytest.mark.parametrize(
     ("opts", "message"),
     [
-        (BrokerOptions(gateway_user="pond-0000"), "also a sensor id"),
+        (BrokerOptions(gateway_user="pond-0000"), "two accounts"),
+        (BrokerOptions(notifier_user="crew-qp-g1"), "two accounts"),
+        (BrokerOptions(notifier_user="gridwatch-gateway"), "two accounts"),
         (BrokerOptions(gateway_user="bad name"), "gateway user"),
         (BrokerOptions(prefix="sensors/#"), "prefix"),
         (BrokerOptions(port=0), "port"),
