@@ -74,6 +74,6 @@ def registry() -> Registry:
 
 def line(kind: str, sensor: str, t_ns: int, **fields: float) -> str:
     """One line-protocol point with the tags the gateway writes."""
-    grid = next(s["grid"] for s in SITE["sensors"] if s["id"] == sensor)  # type: ignore[index, union-attr]
+    grid = next(s["grid"] for s in SITE["sensors"] if s["id"] == sensor)  # type: ignore[index]
     body = ",".join(f"{k}={float(v)!r}" for k, v in fields.items())
     return f"{kind},sensor={sensor},grid={grid},community=qingping {body} {t_ns}"

@@ -1,0 +1,342 @@
+"""Generate GridWatch's Grafana dashboards (dashboards/*.json) from the metric catalog and the
+standards' tables, so panels, units and limit lines never drift from the code.
+
+    .venv/bin/python dashboards/grafana/build.py        # rewrites dashboards/*.json
+
+Panels use InfluxQL with Grafana's macros ($timeFilter, $__interval) and template variables
+($sensor, a multi-value tag query; $tz, the site's time zone for daily buckets).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from domain.catalog import CATALOG, HEALTH, Kind, Metric
+from services.trends.standards import (
+    BLACK_ODOROUS,
+    CHLORINE_COMPLIANT,
+    CHLORINE_WARNING_MIN,
+    GB3838_DO_MIN,
+    GB3838_NH3N_MAX,
+    SEWER_EVENTS,
+    VOLTAGE_QUALIFIED,
+)
+
+OUT = Path(__file__).parent / "dashboards"
+DS = {"type": "influxdb", "uid": "gridwatch-influx"}
+TZ = "Asia/Shanghai"
+
+UNITS = {"Cel": "celsius", "%": "percent", "V": "volt", "A": "amp", "Hz": "hertz", "m": "lengthm"}
+
+
+def sensor_var(kind: Kind) -> dict[str, Any]:
+    return {
+        "name": "sensor",
+        "label": "传感器 sensor",
+        "type": "query",
+        "datasource": DS,
+        "query": f'SHOW TAG VALUES FROM "{kind.value}" WITH KEY = "sensor"',
+        "multi": True,
+        "includeAll": True,
+        "refresh": 2,
+        "current": {"text": "All", "value": "$__all"},
+    }
+
+
+TZ_VAR = {"name": "tz", "type": "constant", "query": TZ, "hide": 2}
+
+
+def target(query: str, ref: str = "A", alias: str = "$tag_sensor") -> dict[str, Any]:
+    return {
+        "refId": ref,
+        "datasource": DS,
+        "rawQuery": True,
+        "resultFormat": "time_series",
+        "query": query,
+        "alias": alias,
+    }
+
+
+def thresholds(steps: list[tuple[float | None, str]]) -> dict[str, Any]:
+    return {"mode": "absolute", "steps": [{"value": v, "color": c} for v, c in steps]}
+
+
+def timeseries(
+    pid: int,
+    title: str,
+    targets: list[dict[str, Any]],
+    unit: str = "",
+    steps: list[tuple[float | None, str]] | None = None,
+    style: str = "line+area",
+    grid: tuple[int, int, int, int] = (0, 0, 12, 8),
+    description: str = "",
+) -> dict[str, Any]:
+    x, y, w, h = grid
+    custom: dict[str, Any] = {"lineWidth": 1, "spanNulls": False}
+    if steps:
+        custom["thresholdsStyle"] = {"mode": style}
+    return {
+        "id": pid,
+        "type": "timeseries",
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "gridPos": {"x": x, "y": y, "w": w, "h": h},
+        "targets": targets,
+        "fieldConfig": {
+            "defaults": {
+                "unit": unit,
+                "custom": custom,
+                "thresholds": thresholds(steps or [(None, "green")]),
+            },
+            "overrides": [],
+        },
+        "options": {"legend": {"displayMode": "list", "placement": "bottom"}},
+    }
+
+
+def metric_query(kind: Kind, field: str, func: str = "mean") -> str:
+    return (
+        f'SELECT {func}("{field}") FROM "{kind.value}" '  # noqa: S608 - names from the catalog
+        f'WHERE "sensor" =~ /^$sensor$/ AND $timeFilter '
+        f'GROUP BY time($__interval), "sensor" fill(none)'
+    )
+
+
+def title(m: Metric) -> str:
+    unit = f" ({m.shown_unit})" if m.shown_unit and m.shown_unit != "/" else ""
+    return f"{m.label_zh} {m.label_en}{unit}"
+
+
+def dashboard(
+    uid: str, name: str, panels: list[dict[str, Any]], variables: list[Any]
+) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "title": name,
+        "tags": ["gridwatch"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": False,
+        "refresh": "1m",
+        "time": {"from": "now-24h", "to": "now"},
+        "templating": {"list": variables},
+        "panels": panels,
+    }
+
+
+KIND_NAMES = {
+    Kind.POND: "堰塘 Ponds",
+    Kind.WATER: "供水 Water supply",
+    Kind.POWER: "配电 Power distribution",
+    Kind.SEWER: "排水 Sewer network",
+}
+
+
+def kind_dashboard(kind: Kind) -> dict[str, Any]:
+    metrics = [*CATALOG[kind].values(), *HEALTH.values()]
+    panels = []
+    for i, m in enumerate(metrics):
+        grid = ((i % 2) * 12, (i // 2) * 8, 12, 8)
+        panels.append(
+            timeseries(
+                i + 1,
+                title(m),
+                [target(metric_query(kind, m.name))],
+                UNITS.get(m.unit, ""),
+                grid=grid,
+            )
+        )
+    return dashboard(
+        f"gridwatch-{kind.value}",
+        f"GridWatch · {KIND_NAMES[kind]}",
+        panels,
+        [sensor_var(kind), TZ_VAR],
+    )
+
+
+def officers_dashboard() -> dict[str, Any]:
+    do_bands = [
+        (None, "dark-red"),
+        *[
+            (v, c)
+            for v, c in zip(
+                sorted(GB3838_DO_MIN), ("red", "orange", "yellow", "green", "blue"), strict=True
+            )
+        ],
+    ]
+    nh3n_bands = [
+        (None, "blue"),
+        *[
+            (v, c)
+            for v, c in zip(
+                GB3838_NH3N_MAX, ("green", "yellow", "orange", "red", "dark-red"), strict=True
+            )
+        ],
+    ]
+    pond_days = (
+        'SELECT mean("do") AS "DO", mean("nh3n") AS "NH3-N", mean("orp") AS "ORP", '
+        'mean("transparency") AS "transparency" FROM "pond" WHERE $timeFilter '
+        "GROUP BY time(1d), \"sensor\" fill(none) tz('$tz')"
+    )
+    grades = timeseries(
+        1,
+        "堰塘黑臭指标日均值 Pond black-odorous indicators, daily means",
+        [target(pond_days, alias="$tag_sensor $col")],
+        description=(
+            "Daily means graded by the 2015 black-odorous guide: DO < "
+            f"{BLACK_ODOROUS['do'].light} light / < {BLACK_ODOROUS['do'].heavy} heavy; NH3-N > "
+            f"{BLACK_ODOROUS['nh3n'].light} / > {BLACK_ODOROUS['nh3n'].heavy}; ORP < "
+            f"{BLACK_ODOROUS['orp'].light} / < {BLACK_ODOROUS['orp'].heavy} mV; transparency < "
+            f"{BLACK_ODOROUS['transparency'].light} / < {BLACK_ODOROUS['transparency'].heavy} cm. "
+            "Grade calendar: GET /api/v1/indicators/ponds."
+        ),
+        grid=(0, 0, 24, 8),
+    )
+    grades["type"] = "table"
+    grades["targets"][0]["resultFormat"] = "table"
+    panels = [
+        grades,
+        timeseries(
+            2,
+            "溶解氧与地表水分类 DO with GB 3838 class bands (mg/L)",
+            [target(metric_query(Kind.POND, "do"))],
+            "",
+            do_bands,
+            "area",
+            (0, 8, 12, 8),
+            "Bands: class I ≥ 7.5, II ≥ 6, III ≥ 5, IV ≥ 3, V ≥ 2 mg/L; below 2 is 劣V.",
+        ),
+        timeseries(
+            3,
+            "氨氮与地表水分类 NH3-N with GB 3838 class bands (mg/L)",
+            [target(metric_query(Kind.POND, "nh3n"))],
+            "",
+            nh3n_bands,
+            "area",
+            (12, 8, 12, 8),
+            "Bands: class I ≤ 0.15, II ≤ 0.5, III ≤ 1.0, IV ≤ 1.5, V ≤ 2.0 mg/L. "
+            "TP is not measured.",
+        ),
+        timeseries(
+            4,
+            "充满度 Sewer fill (max)",
+            [target(metric_query(Kind.SEWER, "fill", "max"))],
+            "",
+            [
+                (None, "green"),
+                (SEWER_EVENTS["surcharge_warning"].limit, "orange"),
+                (SEWER_EVENTS["surcharge"].limit, "red"),
+            ],
+            "line",
+            (0, 16, 12, 8),
+        ),
+        timeseries(
+            5,
+            "井内水面距井盖 Sewer freeboard (min, m)",
+            [target(metric_query(Kind.SEWER, "freeboard", "min"))],
+            "lengthm",
+            [
+                (None, "red"),
+                (SEWER_EVENTS["overflow"].limit, "orange"),
+                (SEWER_EVENTS["overflow_warning"].limit, "green"),
+            ],
+            "line",
+            (12, 16, 12, 8),
+        ),
+        timeseries(
+            6,
+            "余氯 Free chlorine (mg/L)",
+            [target(metric_query(Kind.WATER, "chlorine"))],
+            "",
+            [
+                (None, "red"),
+                (CHLORINE_COMPLIANT[0], "orange"),
+                (CHLORINE_WARNING_MIN, "green"),
+                (CHLORINE_COMPLIANT[1], "red"),
+            ],
+            "line",
+            (0, 24, 12, 8),
+            "GB 5749-2022: 0.05–2 mg/L at the tap; 0.1 mg/L warning line.",
+        ),
+        timeseries(
+            7,
+            "最小夜间流量 Minimum flow per night (m³/h)",
+            [
+                target(
+                    'SELECT min("flow") FROM "water" WHERE "sensor" =~ /^$sensor$/ AND $timeFilter '
+                    "GROUP BY time(1d), \"sensor\" fill(none) tz('$tz')"
+                )
+            ],
+            "",
+            description=(
+                "The day's lowest flow, which on a supply network falls in the small hours; the "
+                "exact 02:00–05:00 minimum is GET /api/v1/indicators/night-flow."
+            ),
+            grid=(12, 24, 12, 8),
+        ),
+        timeseries(
+            8,
+            "相电压 Phase voltage (V) with 198 / 235.4 V limits",
+            [target(metric_query(Kind.POWER, "voltage"))],
+            "volt",
+            [(None, "red"), (VOLTAGE_QUALIFIED[0], "green"), (VOLTAGE_QUALIFIED[1], "red")],
+            "line",
+            (0, 32, 12, 8),
+            "GB/T 12325-2008: 198–235.4 V (+7 % / −10 %).",
+        ),
+        {
+            "id": 9,
+            "type": "table",
+            "title": "电压合格读数 Voltage readings: qualified (A) and with supply (B)",
+            "description": (
+                "电压合格率 = A / B; readings below 132 V are outage. "
+                "Exact rates: GET /api/v1/indicators/voltage."
+            ),
+            "datasource": DS,
+            "gridPos": {"x": 12, "y": 32, "w": 12, "h": 8},
+            "targets": [
+                {
+                    **target(
+                        'SELECT count("voltage") AS "qualified" FROM "power" '  # noqa: S608 - constants
+                        f'WHERE "voltage" >= {VOLTAGE_QUALIFIED[0]} '
+                        f'AND "voltage" <= {VOLTAGE_QUALIFIED[1]} '
+                        'AND $timeFilter GROUP BY "sensor"',
+                        "A",
+                    ),
+                    "resultFormat": "table",
+                },
+                {
+                    **target(
+                        'SELECT count("voltage") AS "supplied" FROM "power" WHERE "voltage" >= 132 '
+                        'AND $timeFilter GROUP BY "sensor"',
+                        "B",
+                    ),
+                    "resultFormat": "table",
+                },
+            ],
+            "transformations": [{"id": "merge", "options": {}}],
+        },
+    ]
+    variables = [
+        {**sensor_var(Kind.POND), "name": "sensor", "query": 'SHOW TAG VALUES WITH KEY = "sensor"'},
+        TZ_VAR,
+    ]
+    return dashboard("gridwatch-officers", "GridWatch · 环境监管 Officers", panels, variables)
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    boards = {f"{k.value}.json": kind_dashboard(k) for k in Kind}
+    boards["officers.json"] = officers_dashboard()
+    for name, board in boards.items():
+        (OUT / name).write_text(
+            json.dumps(board, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+
+
+if __name__ == "__main__":
+    main()
