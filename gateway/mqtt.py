@@ -108,6 +108,8 @@ class MqttSource:
         self._generation = 0
         self._ack_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._interrupted = False
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -145,6 +147,7 @@ class MqttSource:
         thread. Unacknowledged messages stay with the broker for the next session."""
         with self._ack_lock:
             self._generation += 1
+        self._closing = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.subscribed.clear()
@@ -154,12 +157,20 @@ class MqttSource:
         """Up to `max_messages` received messages, waiting for the first one (wrap the call in
         `asyncio.timeout` to bound the wait; nothing is taken when it is cancelled)."""
         while not self._inbox:
+            if self._interrupted:
+                return []
             self._ready.clear()
             if self._inbox:
                 break
             await self._ready.wait()
         inbox = self._inbox
         return [inbox.popleft() for _ in range(min(max_messages, len(inbox)))]
+
+    def interrupt(self) -> None:
+        """Stop handing out messages: a waiting `receive` returns [] now, and every later one
+        at once. What was not taken stays unacknowledged, for the broker to redeliver."""
+        self._interrupted = True
+        self._ready.set()
 
     @property
     def pending(self) -> int:
@@ -249,6 +260,8 @@ class MqttSource:
         with self._ack_lock:
             self._generation += 1
         self._call(self.subscribed.clear)
+        if self._closing:
+            return
         delay = self.backoff.next()
         self._set_delay(delay)
         log.warning("MQTT disconnected (%s); reconnecting in %.1f s", reason, delay)

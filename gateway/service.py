@@ -87,6 +87,7 @@ class Gateway:
     def stop(self) -> None:
         """Begin a graceful stop: stop taking messages, commit what is held, disconnect."""
         self._stopping.set()
+        self.source.interrupt()
 
     async def run(self) -> None:
         """Run until `stop()`."""
