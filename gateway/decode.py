@@ -144,6 +144,8 @@ def _batch(doc: dict[str, Any], max_batch: int) -> list[Reading]:
     entries = doc["readings"]
     if not isinstance(entries, list):
         raise DecodeError(f"'readings' is {type_name(entries)}, not an array")
+    if not entries:
+        raise DecodeError("'readings' is empty")
     if len(entries) > max_batch:
         raise DecodeError(
             f"{len(entries)} readings in one message (at most {max_batch})",
@@ -172,8 +174,9 @@ def _senml(records: list[Any], max_batch: int) -> list[Reading]:
     """Resolve a SenML pack (RFC 8428 §4) into one Reading per distinct time.
 
     Base fields carry forward to later records; a record's metric is its `n` (the base name
-    only says whose pack it is; the topic already does). A malformed base field makes the pack
-    unreadable, as the RFC says; a malformed record is refused on its own.
+    only says whose pack it is; the topic already does). A malformed base field or a record that
+    is not an object makes the pack unreadable, as the RFC says; a record with a bad name, time,
+    unit or value is refused on its own.
     """
     if not records:
         raise DecodeError("empty SenML pack")
@@ -185,8 +188,9 @@ def _senml(records: list[Any], max_batch: int) -> list[Reading]:
     loose: list[Problem] = []
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
-            loose.append(Problem(f"SenML record {i} is {type_name(rec)}, not an object"))
-            continue
+            # Not a SenML pack at all (RFC 8428 §4: an array of records); refusing it whole
+            # also keeps `[1,1,1,...]` from turning 64 KiB into 32,000 rejections.
+            raise DecodeError(f"SenML record {i} is {type_name(rec)}, not an object")
         if "bn" in rec:
             if not isinstance(rec["bn"], str):
                 raise DecodeError(f"SenML record {i}: 'bn' is {type_name(rec['bn'])}")
@@ -209,8 +213,7 @@ def _senml(records: list[Any], max_batch: int) -> list[Reading]:
                 continue  # a record that only sets base fields
             loose.append(Problem(f"SenML record {i} has no value", shown(name) or None))
             continue
-        if not name:
-            name = _tail(bn)
+        name = shown(name or _tail(bn))  # it names rejections: keep it short and storable
         if not name:
             loose.append(Problem(f"SenML record {i} has no name"))
             continue

@@ -20,6 +20,11 @@ FLOOR_NS = 1_262_304_000 * 10**9
 
 HEAD_CHARS = 200
 
+MAX_ITEMIZED = 1_000
+"""Rejections itemized per message; past this, the rest fold into one `too_large` summary (so at
+most MAX_ITEMIZED + 1), and a 64 KiB message of junk names cannot become 10,000 rejections to
+count, store and log."""
+
 
 @dataclass(frozen=True, slots=True)
 class IngestPolicy:
@@ -45,7 +50,7 @@ _DEFAULT = IngestPolicy()
 class _Rejecter:
     """Builds the Rejections of one message; the payload head is decoded once, if ever."""
 
-    __slots__ = ("_head", "metric_ok", "now_ns", "outcome", "payload", "sensor", "topic")
+    __slots__ = ("_folded", "_head", "now_ns", "outcome", "payload", "sensor", "topic")
 
     def __init__(self, topic: str, payload: bytes, now_ns: int, outcome: Outcome) -> None:
         self.topic = topic
@@ -54,8 +59,12 @@ class _Rejecter:
         self.outcome = outcome
         self.sensor: str | None = None
         self._head: str | None = None
+        self._folded = 0
 
     def __call__(self, reason: RejectReason, detail: str, metric: str | None = None) -> None:
+        if len(self.outcome.rejections) >= MAX_ITEMIZED:
+            self._folded += 1
+            return
         if self._head is None:
             self._head = self.payload[: HEAD_CHARS * 4].decode("utf-8", "replace")[:HEAD_CHARS]
             self.topic = shown(self.topic, 256)
@@ -70,6 +79,21 @@ class _Rejecter:
                 metric=metric,
             )
         )
+
+    def finish(self) -> None:
+        """Add the summary of what was refused past MAX_ITEMIZED, if anything was."""
+        if self._folded:
+            folded, self._folded = self._folded, 0
+            self.outcome.rejections.append(
+                Rejection(
+                    reason=RejectReason.TOO_LARGE,
+                    topic=self.topic,
+                    received_at_ns=self.now_ns,
+                    detail=f"{folded} more refused values in this message, not itemized",
+                    sensor=self.sensor,
+                    payload_head=self._head or "",
+                )
+            )
 
 
 def ingest(
@@ -87,6 +111,7 @@ def ingest(
     except Exception as e:  # the last guard of the receive loop; tests assert it never fires
         outcome.measurements.clear()
         reject(RejectReason.MALFORMED, f"internal error while decoding: {type(e).__name__}")
+    reject.finish()
     return outcome
 
 

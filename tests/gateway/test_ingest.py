@@ -8,7 +8,7 @@ import pytest
 
 from domain.catalog import Kind
 from domain.measurement import Outcome, RejectReason
-from gateway.ingest import FLOOR_NS, IngestPolicy, ingest, parse_status
+from gateway.ingest import FLOOR_NS, MAX_ITEMIZED, IngestPolicy, ingest, parse_status
 from tests.gateway.ingest_site import NOW_NS, POND, POWER, TS, WATER, registry
 
 REG = registry()
@@ -181,6 +181,8 @@ def test_too_many_senml_times() -> None:
         b'{"readings": {"ts": 1}}',
         b'{"ts": 1764144000, "values": {"do": 5}, "x": ' + b"1" * 5000 + b"}",
         b'[{"bt": "yesterday", "n": "do", "v": 5}]',
+        b'[{"bt": 1764144000, "n": "do", "v": 5}, 5]',  # a non-record: not SenML at all
+        b'{"readings": []}',
     ],
 )
 def test_malformed_message(payload: bytes) -> None:
@@ -430,7 +432,6 @@ def test_stray_batch_keys_are_counted_not_dropped_silently() -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        5,
         {"n": "do"},
         {"v": 5},
         {"n": 5, "v": 5},
@@ -463,3 +464,35 @@ def test_misshapen_senml_record_is_rejected_alone(record: object) -> None:
 )
 def test_parse_status(payload: bytes, expected: bool | None) -> None:
     assert parse_status(payload) is expected
+
+
+# ------------------------------------------------------------------ amplification and hostile names
+
+
+def test_rejections_per_message_are_bounded() -> None:
+    values = {f"m{i}": 1 for i in range(MAX_ITEMIZED + 500)}
+    out = run({"ts": TS, "values": {**values, "do": 5}})
+    assert len(out.rejections) == MAX_ITEMIZED + 1
+    assert {r.reason for r in out.rejections[:-1]} == {RejectReason.UNKNOWN_METRIC}
+    summary = out.rejections[-1]
+    assert summary.reason is RejectReason.TOO_LARGE
+    assert summary.detail.startswith("500 more")
+    assert out.measurements[0].fields == {"do": 5.0}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        rb'{"ts": 1764144000, "values": {"\ud800x": 1, "do": 5}}',
+        rb'[{"bt": 1764144000, "n": "\udfffy", "v": 1}, {"n": "do", "v": 5}]',
+        rb'[{"bt": 1764144000, "n": "\ud800", "v": 1, "t": "x"}, {"n": "do", "v": 5}]',
+        rb'{"ts": 1764144000, "values": {"do": 5}, "\ud800": 1}',
+    ],
+)
+def test_lone_surrogate_names_give_storable_rejections(payload: bytes) -> None:
+    out = run(payload)
+    [r] = out.rejections
+    assert r.metric is not None
+    r.metric.encode("utf-8")
+    r.detail.encode("utf-8")
+    assert out.measurements[0].fields == {"do": 5.0}
