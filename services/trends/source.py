@@ -2,9 +2,9 @@
 
 Raw readings live in the database's default policy for as long as it keeps them; the hourly
 rollup (services.influx.retention) holds per-hour mean/min/max/count/sum/last for years. A query
-reads the rollup when its step is whole hours and the range is long or older than the raw data,
-else the raw readings. The rollup lags by up to an hour (a CQ runs when an hour ends), which a
-long-range chart does not miss.
+reads the rollup when its step is whole hours and the range is longer than a quarter or older
+than the raw data, else the raw readings (which are always complete up to now, while the rollup
+lags by up to an hour: a CQ runs when an hour ends).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ AGGREGATIONS: tuple[Agg, ...] = ("mean", "min", "max", "last", "count")
 
 NS = 10**9
 DAY_S = 86_400
-LONG_RANGE_S = 7 * DAY_S
-"""Beyond a week of whole-hour steps, the rollup answers faster and just as exactly."""
+LONG_RANGE_S = 92 * DAY_S
+"""Beyond a quarter, whole-hour steps are read from the rollup: as exact, far fewer points."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ def _translated() -> Iterator[None]:
     except UnknownSeries as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
     except TrendsError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from e
+        raise HTTPException(422, str(e)) from e
     except InfluxUnavailable as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from e
     except InfluxError as e:
@@ -81,7 +81,7 @@ def _window(
     stop_ns = _ns(stop, registry) if stop else now_ns
     start_ns = _ns(start, registry) if start else stop_ns - int(default.total_seconds()) * NS
     if stop_ns <= start_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "stop must be after start")
+        raise HTTPException(422, "stop must be after start")
     return start_ns, stop_ns
 
 
