@@ -88,6 +88,12 @@ class BrokerOptions:
     """Mosquitto's `user`: started as root it drops to this account (its default: mosquitto).
     `gridwatch up` and the tests pass their own user so the broker reads files they own."""
 
+    @classmethod
+    def local(cls, port: int) -> BrokerOptions:
+        """A broker this process starts itself (`gridwatch up`, tests): loopback only, run as
+        the current account so it can read the files this process wrote."""
+        return cls(port=port, bind="127.0.0.1", run_as=pwd.getpwuid(os.geteuid()).pw_name)
+
     @property
     def plain_bind(self) -> str | None:
         if self.bind is not None:
@@ -134,9 +140,22 @@ class BrokerFiles:
     port: int
     queue_size: int
     readings_per_hour: float
+    host: str = "127.0.0.1"
     added: tuple[str, ...] = field(default=())
     removed: tuple[str, ...] = field(default=())
     rotated: bool = False
+
+    def url(self, user: str, password: str) -> str:
+        """`mqtt://user:password@host:port` for GRIDWATCH_MQTT_URL (passwords are URL-safe)."""
+        return f"mqtt://{user}:{password}@{self.host}:{self.port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url(self.gateway_user, self.gateway_password)
+
+    @property
+    def notifier_url(self) -> str:
+        return self.url(self.notifier_user, self.notifier_password)
 
 
 # -- sizing ---------------------------------------------------------------------------------
@@ -525,6 +544,7 @@ def write_broker_config(
         notifier_user=options.notifier_user,
         notifier_password=passwords[options.notifier_user],
         port=options.port,
+        host=options.plain_bind or "127.0.0.1",
         queue_size=queue_size(site, options),
         readings_per_hour=readings_per_hour(site),
         added=tuple(sorted(sensors - old_devices)),

@@ -5,8 +5,6 @@ never get through, and the gateway's queued messages survive a broker restart.""
 from __future__ import annotations
 
 import json
-import os
-import pwd
 import queue
 import shutil
 import signal
@@ -29,7 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from domain.site import Site, parse_site
 from gridwatch.brokerconf import BrokerOptions, TlsFiles, passwords_of, write_broker_config
-from gridwatch.processes import Mosquitto, free_port
+from gridwatch.processes import Mosquitto, ServiceError, free_port
 
 WAIT = 5.0
 QUIET = 0.3  # how long "nothing arrives" is watched after the broker has provably moved on
@@ -73,13 +71,14 @@ SITE = site_of(
 
 def options(port: int) -> BrokerOptions:
     """The broker as generated, on a free loopback port, run as whoever runs the tests."""
-    return BrokerOptions(port=port, bind="127.0.0.1", run_as=pwd.getpwuid(os.geteuid()).pw_name)
+    return BrokerOptions.local(port)
 
 
 @dataclass
 class Broker:
     process: Mosquitto
     creds: dict[str, Any]
+    conf_dir: Path
 
     def password(self, user: str) -> str:
         return passwords_of(self.creds)[user]
@@ -93,7 +92,7 @@ def start_broker(make_mosquitto: Callable[..., Mosquitto], out: Path, site: Site
     port = free_port()
     files = write_broker_config(site, out, options(port))
     creds = json.loads(files.paths.credentials.read_text(encoding="utf-8"))
-    return Broker(make_mosquitto(config_file=files.paths.config, port=port), creds)
+    return Broker(make_mosquitto(config_file=files.paths.config, port=port), creds, out)
 
 
 @dataclass
@@ -210,8 +209,27 @@ def peers() -> Iterator[Callable[..., tuple[Peer, ReasonCode]]]:
 Connect = Callable[..., tuple[Peer, ReasonCode]]
 
 
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """One broker for the tests that leave it as they found it (no retained messages, no
+    persistent sessions); tests that reload or restart it take `private_broker`."""
+    workdir = tmp_path_factory.mktemp("broker")
+    made: list[Mosquitto] = []
+
+    def make(**kw: Any) -> Mosquitto:
+        made.append(Mosquitto(workdir=workdir / "mosquitto", **kw))
+        try:
+            return made[-1].start()
+        except ServiceError as e:
+            pytest.fail(f"cannot start mosquitto: {e}")
+
+    yield start_broker(make, workdir / "conf")
+    for m in made:
+        m.stop()
+
+
 @pytest.fixture
-def broker(make_mosquitto: Callable[..., Mosquitto], tmp_path: Path) -> Broker:
+def private_broker(make_mosquitto: Callable[..., Mosquitto], tmp_path: Path) -> Broker:
     return start_broker(make_mosquitto, tmp_path / "broker")
 
 
@@ -337,6 +355,12 @@ def test_a_client_id_takeover_does_not_kick_the_device_off(broker: Broker, peers
 
 
 def test_a_crew_reads_its_own_grids_ticket_events_only(broker: Broker, peers: Connect) -> None:
+    # The notifier logs in the way `gridwatch up` hands it over: a URL with user and password.
+    url = write_broker_config(SITE, broker.conf_dir, options(broker.process.port)).notifier_url
+    assert (
+        url
+        == f"mqtt://gridwatch-notify:{broker.password('gridwatch-notify')}@127.0.0.1:{broker.process.port}"
+    )
     # The gateway's persistent session is up while the notifier publishes: separate users, so
     # neither kicks the other off although the client id is the user name.
     gw = gateway(broker, peers)
@@ -389,8 +413,9 @@ def test_an_oversized_packet_is_refused_and_never_delivered(
 
 
 def test_a_sensor_removed_from_the_site_loses_access_on_reload(
-    broker: Broker, peers: Connect, tmp_path: Path
+    private_broker: Broker, peers: Connect, tmp_path: Path
 ) -> None:
+    broker = private_broker
     smaller = site_of([{"id": "pond-qp-01", "kind": "pond", "grid": "qp-g1", "interval_s": 300}])
     files = write_broker_config(smaller, tmp_path / "broker", options(broker.process.port))
     assert files.removed == ("power-qp-01", "water-qp-01")
@@ -412,8 +437,9 @@ def test_a_sensor_removed_from_the_site_loses_access_on_reload(
 
 
 def test_queued_messages_for_the_offline_gateway_survive_a_broker_restart(
-    broker: Broker, peers: Connect
+    private_broker: Broker, peers: Connect
 ) -> None:
+    broker = private_broker
     port = broker.process.port
     gw_user, gw_pw = broker.gateway_user, broker.password(broker.gateway_user)
     gw, rc = peers(port, gw_user, gw_pw, clean_start=False, session_expiry=3600)
@@ -473,7 +499,7 @@ def test_the_tls_listener_admits_devices_over_tls_only(
     )
     files = write_broker_config(SITE, tmp_path / "broker", opts)
     creds = json.loads(files.paths.credentials.read_text(encoding="utf-8"))
-    broker = Broker(make_mosquitto(config_file=files.paths.config, port=port), creds)
+    broker = Broker(make_mosquitto(config_file=files.paths.config, port=port), creds, tmp_path)
     pw = broker.password("pond-qp-01")
 
     modern = ssl.create_default_context(cafile=str(cert))
