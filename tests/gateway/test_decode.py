@@ -83,6 +83,8 @@ def test_parse_json_reads_non_finite_literals() -> None:
     ("payload", "words"),
     [
         (b"\xc3\x28", "not UTF-8"),
+        (b'{"values": {"do": "\xff\xfe"}}', "not UTF-8"),  # inside a string, msgspec raises
+        (b'{"\xed\xa0\x80": 1}', "not UTF-8"),  # an encoded surrogate
         (b"[" * 100_000, "nested too deeply"),
         (b'{"a": [' * 2_000 + b"1" + b"]}" * 2_000, "nested too deeply"),
         (b"{'single': 'quotes'}", "not JSON"),

@@ -81,6 +81,16 @@ def test_arbitrary_json_trees_never_escape(tree: Any) -> None:
     check_invariants(ingest(POND, payload, REG, NOW_NS, POLICY))
 
 
+@given(TREES, st.lists(st.tuples(st.integers(min_value=0), st.binary(min_size=1, max_size=4))))
+def test_json_with_spliced_bytes_never_escapes(tree: Any, splices: list[tuple[int, bytes]]) -> None:
+    """Near-JSON: valid text with random bytes (invalid UTF-8, stray quotes) spliced in."""
+    payload = json.dumps(tree, allow_nan=True, ensure_ascii=False).encode()
+    for at, junk in splices:
+        at %= len(payload) + 1
+        payload = payload[:at] + junk + payload[at:]
+    check_invariants(ingest(POND, payload, REG, NOW_NS, POLICY))
+
+
 @given(st.lists(st.dictionaries(NAMES, TREES, max_size=5), max_size=8))
 def test_arbitrary_senml_like_packs_never_escape(records: list[dict[str, Any]]) -> None:
     payload = json.dumps(records, allow_nan=True).encode()
