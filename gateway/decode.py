@@ -102,7 +102,7 @@ def parse_json(payload: bytes) -> Any:
         return _json_decode(payload)
     except RecursionError:
         raise DecodeError("JSON nested too deeply") from None
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+    except (msgspec.MsgspecError, ValueError):  # ValueError: UnicodeDecodeError in strings
         pass  # maybe NaN/Infinity/1e400, which stdlib json reads; retry below
     try:
         text = payload.decode("utf-8")
