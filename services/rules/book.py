@@ -38,6 +38,7 @@ _LIMIT_KEYS = frozenset(
     {"op", "value", "band", "drop", "within", "warning_ratio", "critical_ratio"}
 )
 _SITE_SOURCE = "本站设定 / site setting"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~20x faster when present
 
 
 class RuleError(ValueError):
@@ -211,7 +212,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as e:
         raise RuleError(f"{path}: cannot read the rules file: {e.strerror}") from e
     try:
-        return yaml.safe_load(text) or {}
+        return yaml.load(text, Loader=_Loader) or {}  # noqa: S506  (a safe loader)
     except yaml.YAMLError as e:
         raise RuleError(f"{path}: not valid YAML: {e}") from e
 
@@ -229,7 +230,7 @@ def load_rules(
 ) -> RuleBook:
     """The shipped defaults (or `defaults`), with a site's override file merged on top."""
     if defaults is None:
-        default_data = yaml.safe_load(default_rules_text())
+        default_data = yaml.load(default_rules_text(), Loader=_Loader)  # noqa: S506  (safe)
         default_origin = "services/rules/defaults.yaml"
     else:
         default_data = _read_yaml(Path(defaults))
