@@ -36,9 +36,10 @@ class PondModel(KindModel):
 
     def physics(self, t: float, rel: float, hour: float) -> dict[str, float]:
         doy = self.clock.day_of_year(t)
-        temp = seasonal(doy, 18.0, 9.0) + self.temp_swing * afternoon_wave(hour) + self.noise(0.05)
+        mean_temp = seasonal(doy, 18.0, 9.0)
+        temp = mean_temp + self.temp_swing * afternoon_wave(hour) + self.noise(0.05)
         shape = photo_shape(hour)
-        sat = do_saturation(temp)
+        sat = do_saturation(mean_temp)  # the daily swing is biology's, not solubility's
         do = sat * self.floor + self.swing * shape + self.noise(0.08)
         ph_amp = min(1.0, max(0.3, 0.12 * self.swing))
         ph = self.ph_mid + ph_amp * (shape - 0.5) + self.noise(0.02)
@@ -64,10 +65,10 @@ class PondModel(KindModel):
             do = do * keep + (_BLACK["do"] + 0.15 * shape + self.noise(0.03)) * black
             orp = orp * keep + (_BLACK["orp"] + self.noise(8.0)) * black
             nh3n = nh3n * keep + (_BLACK["nh3n"] + self.noise(0.4)) * black
-            transparency = transparency * keep + _BLACK["transparency"] * black
-            turbidity = turbidity * keep + _BLACK["turbidity"] * black
-            ph = ph * keep + 7.1 * black
-            chla *= keep
+            transparency = transparency * keep + (_BLACK["transparency"] + self.noise(0.8)) * black
+            turbidity = turbidity * keep + (_BLACK["turbidity"] + self.noise(2.0)) * black
+            ph = ph * keep + (7.1 + self.noise(0.03)) * black
+            chla = chla * keep + (2.0 + self.noise(0.3)) * black
         return {
             "do": do,
             "ph": ph,
