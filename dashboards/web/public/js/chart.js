@@ -113,26 +113,31 @@ export async function drawChart(container, { series, kind, metric, unit = "", ma
     const dpr = window.devicePixelRatio || 1;
     ctx.save();
     ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+    // Limit lines are labelled at the right end, bands inside their top-left corner, so the
+    // two never sit on each other.
     ctx.textAlign = "right";
-    const shown = [...lines];
-    for (const b of bands) if (b.label) shown.push({ value: Number.isFinite(b.to) ? b.to : b.from, level: b.level, label: b.label, band: true });
-    for (const l of shown) {
+    for (const l of lines) {
       if (l.value < u.scales.y.min || l.value > u.scales.y.max) continue;
       const y = u.valToPos(l.value, "y", true);
-      if (!l.band) {
-        ctx.strokeStyle = STROKE[l.level];
-        ctx.setLineDash([6 * dpr, 4 * dpr]);
-        ctx.lineWidth = dpr;
-        ctx.beginPath();
-        ctx.moveTo(bbox.left, y);
-        ctx.lineTo(bbox.left + bbox.width, y);
-        ctx.stroke();
-      }
+      ctx.strokeStyle = STROKE[l.level];
+      ctx.setLineDash([6 * dpr, 4 * dpr]);
+      ctx.lineWidth = dpr;
+      ctx.beginPath();
+      ctx.moveTo(bbox.left, y);
+      ctx.lineTo(bbox.left + bbox.width, y);
+      ctx.stroke();
       const text = labelText(l.label);
       if (text) {
         ctx.fillStyle = STROKE[l.level];
         ctx.fillText(text, bbox.left + bbox.width - 4 * dpr, y - 3 * dpr);
       }
+    }
+    ctx.textAlign = "left";
+    for (const b of bands) {
+      const top = Math.min(b.to, u.scales.y.max);
+      if (!b.label || top <= Math.max(b.from, u.scales.y.min)) continue;
+      ctx.fillStyle = STROKE[b.level];
+      ctx.fillText(labelText(b.label), bbox.left + 6 * dpr, u.valToPos(top, "y", true) + 13 * dpr);
     }
     if (marker != null) {
       const x = u.valToPos(marker, "x", true);
@@ -147,7 +152,11 @@ export async function drawChart(container, { series, kind, metric, unit = "", ma
     }
     ctx.restore();
   };
-  const width = Math.max(320, container.clientWidth || 800);
+  const innerWidth = () => {
+    const cs = getComputedStyle(container);
+    return container.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  };
+  const width = Math.max(320, innerWidth() || 800);
   const opts = {
     width,
     height,
@@ -158,7 +167,7 @@ export async function drawChart(container, { series, kind, metric, unit = "", ma
     hooks: { drawClear: [paintBands], draw: [paintLines] },
   };
   const plot = new UPlot(opts, [series.t, series.v], container);
-  const onResize = () => plot.setSize({ width: Math.max(320, container.clientWidth), height });
+  const onResize = () => plot.setSize({ width: Math.max(320, innerWidth()), height });
   window.addEventListener("resize", onResize);
   return {
     plot,

@@ -29,7 +29,7 @@ function setProps(el, props) {
     if (v == null || v === false) continue;
     if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(el.dataset, v);
-    else if (k === "class") el.setAttribute("class", Array.isArray(v) ? v.filter(Boolean).join(" ") : v);
+    else if (k === "class") el.classList.add(...(Array.isArray(v) ? v : String(v).split(/\s+/)).filter(Boolean));
     else if (k === "value" && "value" in el) el.value = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }

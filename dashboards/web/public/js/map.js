@@ -113,7 +113,7 @@ export function renderMap(root, { go }) {
       const hue = CELL_HUES[i % CELL_HUES.length];
       const top = outline.reduce((a, b) => (b[1] < a[1] ? b : a), outline[0]);
       const cx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
-      return s("g.grid-cell", { class: "grid-cell", "data-grid": grid },
+      return s("g", { class: "grid-cell", "data-grid": grid },
         s("polygon", { points: outline.map((p) => p.join(",")).join(" "), fill: `hsla(${hue}, 60%, 60%, 0.12)`, stroke: `hsla(${hue}, 45%, 40%, 0.7)`, "stroke-width": 1.5, "stroke-dasharray": "6 4" }),
         s("text", { x: cx, y: top[1] - 6, "text-anchor": "middle", class: "cell-label" }, members[0].grid_name || grid));
     });

@@ -73,9 +73,9 @@ export function renderQueue(root, { go }) {
               h("td", {}, `#${tk.id}`),
               h("td", {}, badge("severity", tk.severity)),
               h("td.status-cell", {}, badge("status", tk.status), tk.recovered ? h("span.muted.small", {}, ` ${t("queue.recovered")}`) : null),
-              h("td", {}, tk.sensor),
+              h("td.nowrap", {}, tk.sensor),
               h("td.summary", {}, ticketSummary(tk)),
-              h("td", {}, tk.grid ?? ""),
+              h("td.nowrap", {}, tk.grid ?? ""),
               h("td", {}, tk.assignee_name || tk.assignee || ""),
               h("td.nowrap", {}, fmtTime(tk.opened_at)),
               h("td.num", {}, tk.occurrences ?? 1))))));

@@ -104,7 +104,7 @@ export function renderTrends(root, { params }) {
       const series = toSeries(data);
       const unit = data?.unit ?? metricInfo(kind, state.metric).unit;
       shown = { series, sensor: state.sensor, metric: state.metric, unit };
-      info.textContent = t("trends.points", { n: series.t.length, every: data?.every ?? every });
+      info.textContent = t("trends.points", { n: series.t.length, every: data?.every_s ? `${data.every_s}s` : every });
       chart?.destroy();
       chart = await drawChart(chartBox, { series, kind, metric: state.metric, unit });
       csvBtn.disabled = series.t.length === 0;
