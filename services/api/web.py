@@ -3,9 +3,15 @@ front-end libraries under `/vendor/` (installed by dashboards/web/setup.sh, neve
 time), the metric catalog the page labels charts with, and live ticket events as server-sent
 events at `/api/v1/events`.
 
-`EventHub` is the in-process broadcaster between the ticket service and open pages: whoever
-changes a ticket calls `hub.publish(notice)` (from any thread); each page's stream gets the
-events its principal may see (a crew only its own grid cells' tickets).
+`EventHub` is the in-process broadcaster between the ticket service and open pages. It is a
+notify Channel (`name`, `async send(notice)`), so the composition root passes it to
+`create_app(channels=[hub])` and the Dispatcher fans ticket notices out to it; anything else may
+call `hub.publish(event_dict)` from any thread. Each page's stream gets the events its principal
+may see (a crew only its own grid cells' tickets). Wiring:
+
+    events = EventHub()
+    app = create_app(settings, channels=[events], routers=[trends.router])
+    mount(app, hub=events)          # and events.close() before stopping the server
 """
 
 from __future__ import annotations

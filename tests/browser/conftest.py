@@ -54,7 +54,7 @@ def site() -> Site:
     def sensor(id_: str, kind: str, grid: str, lat: float, lon: float, asset: str) -> Sensor:
         return Sensor(
             id=id_,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             grid=grid,
             asset=asset,
             location=Location(lat=lat, lon=lon),
