@@ -46,6 +46,11 @@ class IngestPolicy:
 
 _DEFAULT = IngestPolicy()
 
+# Devices publish on the same topic for years: parse each once (a pure memo, bounded).
+_TOPIC_MEMO = 4_096
+_MISSING = topics.DeviceTopic("", "", "")
+_TOPICS: dict[tuple[str, str], topics.DeviceTopic | None] = {}
+
 
 class _Rejecter:
     """Builds the Rejections of one message; the payload head is decoded once, if ever."""
@@ -123,7 +128,12 @@ def _ingest(
     policy: IngestPolicy,
     reject: _Rejecter,
 ) -> None:
-    where = topics.parse(topic, policy.prefix)
+    key = (policy.prefix, topic)
+    where = _TOPICS.get(key, _MISSING)
+    if where is _MISSING:
+        if len(_TOPICS) >= _TOPIC_MEMO:
+            _TOPICS.clear()  # junk topics cannot grow it without bound
+        where = _TOPICS[key] = topics.parse(topic, policy.prefix)
     if where is None or where.channel != topics.TELEMETRY:
         reject(RejectReason.MALFORMED, f"not a telemetry topic under {policy.prefix!r}")
         return

@@ -496,3 +496,12 @@ def test_lone_surrogate_names_give_storable_rejections(payload: bytes) -> None:
     r.metric.encode("utf-8")
     r.detail.encode("utf-8")
     assert out.measurements[0].fields == {"do": 5.0}
+
+
+def test_topic_memo_stays_bounded_under_junk_topics() -> None:
+    from gateway import ingest as module
+
+    for i in range(module._TOPIC_MEMO + 10):
+        run({"values": {"do": 5}}, topic=f"sensors/pond/junk-{i}/telemetry")
+    assert len(module._TOPICS) <= module._TOPIC_MEMO
+    assert len(run({"ts": TS, "values": {"do": 5}}).measurements) == 1
