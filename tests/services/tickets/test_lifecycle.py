@@ -31,7 +31,8 @@ def test_raise_opens_a_routed_ticket_with_a_readable_summary(svc: TicketService)
     assert n.event == "opened"
     assert (t.status, t.severity, t.grid, t.community) == ("open", "critical", "qp-g1", "qingping")
     assert (t.assignee, t.assignee_name, t.kind, t.metric) == ("w-017", "李明", "pond", "do")
-    assert t.opened_at is not None and t.opened_at.timestamp() == T0 / 1e9  # since, event time
+    assert t.opened_at is not None
+    assert t.opened_at.timestamp() == T0 / 1e9
     assert (t.first_value, t.peak_value, t.last_value, t.occurrences) == (1.5, 1.5, 1.5, 1)
     assert t.summary.zh == (
         "清平社区 清平1号网格 堰塘A:溶解氧 1.5 mg/L,低于 2.0 mg/L"
@@ -40,7 +41,9 @@ def test_raise_opens_a_routed_ticket_with_a_readable_summary(svc: TicketService)
     assert "dissolved oxygen 1.5 mg/L, below 2.0 mg/L" in t.summary.en
     [e] = t.events
     assert (e.kind, e.actor) == ("opened", "hub")
-    assert e.recorded_at is not None and e.at is not None and e.recorded_at > e.at
+    assert e.recorded_at is not None
+    assert e.at is not None
+    assert e.recorded_at > e.at
 
 
 def test_redelivered_breach_changes_nothing(svc: TicketService) -> None:
@@ -59,7 +62,8 @@ def test_holding_tracks_peak_and_escalation_stays_on_the_same_ticket(svc: Ticket
         == []
     )
     [esc] = svc.apply(low_do(Change.ESCALATED, at=T0 + 3 * HOUR, value=1.1))
-    assert esc.event == "escalated" and esc.ticket.id == n.ticket.id
+    assert esc.event == "escalated"
+    assert esc.ticket.id == n.ticket.id
     svc.apply(low_do(Change.HOLDING, at=T0 + 4 * HOUR, value=1.8))
     t = svc.get(n.ticket.id)
     assert (t.severity, t.first_value, t.peak_value, t.last_value) == ("critical", 2.6, 1.1, 1.8)
@@ -70,7 +74,8 @@ def test_holding_tracks_peak_and_escalation_stays_on_the_same_ticket(svc: Ticket
 def test_recovery_then_retrigger_counts_occurrences(svc: TicketService) -> None:
     [n] = svc.apply(low_do(Change.RAISED, at=T0 + HOUR))
     [rec] = svc.apply(low_do(Change.CLEARED, at=T0 + 2 * HOUR, value=4.0))
-    assert rec.event == "recovered" and rec.ticket.recovered
+    assert rec.event == "recovered"
+    assert rec.ticket.recovered
     assert rec.ticket.status == "open"  # stays open until a crew member resolves it
     assert svc.apply(low_do(Change.CLEARED, at=T0 + 2 * HOUR, value=4.0)) == []
     notices = svc.apply(low_do(Change.RAISED, at=T0 + 3 * HOUR, since=T0 + 3 * HOUR))
@@ -86,7 +91,8 @@ def test_crew_acknowledges_comments_and_resolves(svc: TicketService) -> None:
     assert svc.acknowledge(tid, "li-ming", frozenset({"qp-g1"})).ticket.status == "acknowledged"
     svc.comment(tid, "li-ming", "去现场了", frozenset({"qp-g1"}))
     done = svc.resolve(tid, "li-ming", "增氧机已修好", frozenset({"qp-g1"})).ticket
-    assert done.status == "resolved" and done.resolved_at is not None
+    assert done.status == "resolved"
+    assert done.resolved_at is not None
     kinds = [(e.kind, e.actor, e.note) for e in done.events]
     assert kinds == [
         ("opened", "hub", ""),
@@ -120,8 +126,10 @@ def test_violation_after_resolve_opens_a_new_linked_ticket(svc: TicketService) -
     [again] = svc.apply(low_do(Change.HOLDING, at=T0 + 2 * HOUR, value=1.2))
     assert again.event == "opened"
     t = again.ticket
-    assert t.id != n.ticket.id and t.previous_id == n.ticket.id
-    assert t.opened_at is not None and t.opened_at.timestamp() == (T0 + 2 * HOUR) / 1e9
+    assert t.id != n.ticket.id
+    assert t.previous_id == n.ticket.id
+    assert t.opened_at is not None
+    assert t.opened_at.timestamp() == (T0 + 2 * HOUR) / 1e9
     assert t.events[0].note == f"follows #{n.ticket.id}"
     assert [x.id for x in svc.find(TicketFilter(status="active"))] == [t.id]
 
@@ -146,7 +154,8 @@ def test_unacknowledged_ticket_escalates_to_the_supervisor_once(
     svc.acknowledge(b.ticket.id, "li-ming", None)
     assert svc.tick(T0 + 1799 * 10**9) == []
     [esc] = svc.tick(T0 + 1800 * 10**9)
-    assert esc.event == "escalated_to_supervisor" and esc.ticket.id == a.ticket.id
+    assert esc.event == "escalated_to_supervisor"
+    assert esc.ticket.id == a.ticket.id
     assert "周红" in esc.ticket.events[-1].note
     assert svc.tick(T0 + 3600 * 10**9) == []  # once
 

@@ -109,7 +109,8 @@ class TicketMachine(RuleBasedStateMachine):
         for t in tickets:
             if t.previous_id is not None:
                 prev = next(p for p in tickets if p.id == t.previous_id)
-                assert prev.status == "resolved" and prev.id < t.id
+                assert prev.status == "resolved"
+                assert prev.id < t.id
                 assert t.opened_at_ns > prev.last_event_ns
 
     def teardown(self) -> None:

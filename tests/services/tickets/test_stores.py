@@ -42,7 +42,8 @@ async def test_rejections_keep_the_newest_n(engine: Engine) -> None:
             await store.flush()
     recent = store.recent(1000)
     assert [r.received_at_ns for r in recent] == list(range(119, 69, -1))
-    assert recent[0].reason == "implausible" and recent[0].sensor == "pond-qp-01"
+    assert recent[0].reason == "implausible"
+    assert recent[0].sensor == "pond-qp-01"
     assert len(recent[0].payload_head) == 512
     assert [r.received_at_ns for r in store.recent(3)] == [119, 118, 117]
     assert store.recorded == 120
