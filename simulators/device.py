@@ -78,6 +78,7 @@ class Device:
         self.mains = self.sensor.kind is Kind.POWER
         self._stuck: dict[str, float] = {}
         self._ema: dict[str, float] = {}
+        self._spiked = False  # a spike is one sample: never two in a row
 
     # ------------------------------------------------------------------ sampling
     def _values(self, t: float, rel: float) -> dict[str, float]:
@@ -97,8 +98,10 @@ class Device:
                         f.metric, mean + (v - mean) * keep + f.per_day * d
                     )
             elif isinstance(f, Spike) and f.metric in values and f.active(rel):
-                if self.fault_rng.random() < interval / f.every:
+                spiked, self._spiked = self._spiked, False
+                if not spiked and self.fault_rng.random() < interval / f.every:
                     values[f.metric] = self.model.finish(f.metric, values[f.metric] + f.size)
+                    self._spiked = True
             elif isinstance(f, Submerged) and f.active(rel) and values.get("fill", 0.0) >= 1.0:
                 values["fill"] = 0.0
                 values["freeboard"] = self.model.finish(

@@ -22,17 +22,17 @@ def demo_site() -> Site:
     return load_site(demo.SITE)
 
 
-def run(sc: Scenario, site: Site) -> list[Emission]:
+def involved(sc: Scenario) -> set[str]:
+    """The sensors a scenario names: in its expectations, events and faults."""
+    names = {x.sensor for x in sc.expect} | {f.sensor for f in sc.faults}
+    return names | {s for e in sc.events for s in e.sensors}
+
+
+def run(sc: Scenario, site: Site, only: set[str] | None = None) -> list[Emission]:
     start = sc.start.timestamp()
-    sim = Simulation(site, start=start, seed=sc.seed, scenario=sc)
+    sim = Simulation(site, start=start, seed=sc.seed, scenario=sc, sensors=only)
     return list(sim.emissions(start + sc.duration))
 
 
-@pytest.fixture(scope="session")
-def scenario_runs() -> dict[str, tuple[Scenario, Site, list[Emission]]]:
-    """Every shipped scenario, simulated once for the session."""
-    out = {}
-    for name in demo.scenario_names():
-        sc, site = load_scenario(demo.scenario_path(name))
-        out[name] = (sc, site, run(sc, site))
-    return out
+def load(name: str) -> tuple[Scenario, Site]:
+    return load_scenario(demo.scenario_path(name))

@@ -98,8 +98,18 @@ def test_every_value_is_in_the_catalog_range(demo_site: Site, kind: Kind) -> Non
                 assert CATALOG[kind][name].plausible(v), (sensor, name, v)
 
 
+@pytest.mark.slow
 def test_a_simulated_week_of_the_demo_site(demo_site: Site) -> None:
     sim = Simulation(demo_site, start=START, seed=1)
     readings = sum(e.readings for e in sim.emissions(START + 7 * 86_400))
     # pond 10 min, water/power/pump wells 5 min, manholes 15 min
     assert 130_000 < readings < 160_000
+
+
+def test_a_simulated_day_of_the_demo_site_reports_on_every_sensor(demo_site: Site) -> None:
+    sim = Simulation(demo_site, start=START, seed=1)
+    per_sensor: dict[str, int] = defaultdict(int)
+    for e in sim.emissions(START + 86_400):
+        per_sensor[e.sensor] += e.readings
+    for s in demo_site.sensors:
+        assert per_sensor[s.id] >= 86_400 // s.interval_s - 1, s.id
