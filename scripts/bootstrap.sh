@@ -8,26 +8,27 @@ cd "$(dirname "$0")/.."
 want_browser=1
 [ "${1:-}" = "--no-browser" ] && want_browser=0
 
-# Debian package -> a file it installs, so we only call apt when something is missing.
-declare -A PKG_FILE=(
-  [mosquitto]=/usr/sbin/mosquitto
-  [mosquitto-clients]=/usr/bin/mosquitto_pub
-  [influxdb]=/usr/bin/influxd
-  [postgresql]=/usr/lib/postgresql
-  [python3-venv]=/usr/lib/python3/dist-packages/venv
+# Debian package -> how to tell it is there, so we only call apt when something is missing.
+have_file() { [ -e "$1" ]; }
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+declare -A PKG_CHECK=(
+  [mosquitto]="have_file /usr/sbin/mosquitto"
+  [mosquitto-clients]="have_cmd mosquitto_pub"
+  [influxdb]="have_file /usr/bin/influxd"
+  [postgresql]="have_file /usr/lib/postgresql"
+  [npm]="have_cmd npm"
 )
 if [ "$want_browser" = 1 ]; then
-  PKG_FILE[chromium]=/usr/bin/chromium
+  PKG_CHECK[chromium]="have_file /usr/bin/chromium"
+  PKG_CHECK[fonts-wqy-microhei]="have_file /usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 fi
 
 missing=()
-for pkg in "${!PKG_FILE[@]}"; do
-  if [ ! -e "${PKG_FILE[$pkg]}" ]; then
-    # python3-venv only matters when the interpreter we use lacks venv
-    if [ "$pkg" = python3-venv ] && python3 -c "import venv, ensurepip" 2>/dev/null; then continue; fi
-    missing+=("$pkg")
-  fi
+for pkg in "${!PKG_CHECK[@]}"; do
+  ${PKG_CHECK[$pkg]} || missing+=("$pkg")
 done
+# python3-venv only matters when the interpreter we use lacks venv/ensurepip
+"${PYTHON:-python3}" -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -54,7 +55,10 @@ stamp=.venv/.gridwatch-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "installing GridWatch and its dev dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v -e "^WARNING: Location" -e "^  " -e "^$" || true
   .venv/bin/python -c "import gridwatch.cli" # fail loudly if the install did not take
   touch "$stamp"
 fi
+
+# The web dashboard's pinned front-end libraries (npm ci from package-lock.json).
+dashboards/web/setup.sh
