@@ -54,8 +54,14 @@ fi
 stamp=.venv/.gridwatch-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "installing GridWatch and its dev dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v -e "^WARNING: Location" -e "^  " -e "^$" || true
+  for args in "--upgrade pip" "-e .[dev]"; do
+    # shellcheck disable=SC2086  # args is two words on purpose
+    if ! .venv/bin/python -m pip install -q $args >.venv/pip.log 2>&1; then
+      cat .venv/pip.log >&2
+      echo "pip install $args failed (log above)" >&2
+      exit 1
+    fi
+  done
   .venv/bin/python -c "import gridwatch.cli" # fail loudly if the install did not take
   touch "$stamp"
 fi
