@@ -4,7 +4,6 @@ are given, so a test asserts on plain lists."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from domain.measurement import Measurement, Rejection, RejectReason
@@ -15,11 +14,9 @@ class MemoryMeasurementSink:
 
     def __init__(self) -> None:
         self.measurements: list[Measurement] = []
-        self.changed = asyncio.Event()
 
     async def accept(self, measurements: Sequence[Measurement]) -> None:
         self.measurements.extend(measurements)
-        self.changed.set()
 
 
 class MemoryRejectionSink:
