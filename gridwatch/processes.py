@@ -147,7 +147,11 @@ class Mosquitto(_Process):
                 "autosave_interval 60\n"
                 "max_queued_messages 100000\n"
                 "log_dest stdout\n"
-                "log_type error\nlog_type warning\nlog_type notice\n" + self.config_extra,
+                "log_type error\nlog_type warning\nlog_type notice\n"
+                # As root, Mosquitto would switch to the `mosquitto` account, which cannot
+                # write its persistence file in our folder.
+                + ("user root\n" if os.geteuid() == 0 else "")
+                + self.config_extra,
                 encoding="utf-8",
             )
         self._spawn([binary, "-c", str(conf)])
