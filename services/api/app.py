@@ -1,9 +1,10 @@
-"""`create_app(settings)`: the API as a FastAPI application.
+"""`create_app(settings)`: the API process as a FastAPI application — REST API under /api/v1,
+trends, and the web dashboard at `/` with its live event stream.
 
 Nothing happens at import or construction time beyond building routes: the lifespan opens the
-database (migrating it to head), loads the site, builds the stores and the notification
-channels, and closes them on the way down. Request handlers reach all of it through one typed
-`Hub` (services.api.deps).
+ticket runtime (database migrated to head, stores, notification channels), the InfluxDB
+queries and trends, and closes them on the way down. Request handlers reach all of it through
+one typed `Hub` (services.api.deps).
 """
 
 from __future__ import annotations
@@ -18,20 +19,19 @@ from fastapi import APIRouter, FastAPI
 
 from domain.site import Registry, load_site
 from services.api import errors
+from services.api.events import EventHub
 from services.api.hub import Hub
+from services.api.live import follow_ticket_events
 from services.api.metrics import registry_for
 from services.api.readings import InfluxLastReadings, LastReadings, NoReadings
-from services.api.routes import health, rejections, sensors, tickets
+from services.api.routes import health, rejections, sensors, tickets, trends
 from services.api.settings import ApiSettings
+from services.api.web import mount
 from services.auth.tokens import TokenStore
-from services.db.engine import open_database
-from services.db.rejections import RejectionStore
 from services.influx.client import InfluxQuery
 from services.notify.channel import Channel
-from services.notify.dispatcher import Dispatcher
-from services.notify.mqtt import MqttChannel
-from services.notify.webhook import WebhookChannel
-from services.tickets.service import TicketService
+from services.ticketing import TicketingConfig, open_ticketing
+from services.trends.service import Trends
 
 log = logging.getLogger(__name__)
 
@@ -54,73 +54,87 @@ def create_app(
     *,
     registry: Registry | None = None,
     channels: Sequence[Channel] = (),
-    routers: Sequence[APIRouter] = (),
     tick_interval_s: float = TICK_INTERVAL_S,
+    live_poll_s: float = 1.0,
+    web: bool = True,
     on_start: Callable[[Hub], None] | None = None,
 ) -> FastAPI:
     """The API. `registry` overrides `settings.site`; `channels` are added to the MQTT and
-    webhook channels that the settings name; `routers` are mounted under /api/v1 beside ours
-    (e.g. trends); `on_start` sees the hub once it is built (the composition root uses it)."""
+    webhook channels that the settings name; `on_start` sees the hub once it is built."""
     holder: list[Hub] = []
+    events = EventHub()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Hub]]:
         reg = registry or Registry(await asyncio.to_thread(load_site, settings.site))
-        engine = await asyncio.to_thread(open_database, settings.db_url)
-        try:
-            async with AsyncExitStack() as stack:
-                chans: list[Channel] = list(channels)
-                if settings.mqtt_url:
-                    chans.append(await stack.enter_async_context(MqttChannel(settings.mqtt_url)))
-                if settings.webhook_urls:
-                    chans.append(
-                        await stack.enter_async_context(
-                            WebhookChannel(
-                                settings.webhook_urls, settings.webhook_secret, engine=engine
-                            )
-                        )
+        config = TicketingConfig(
+            db_url=settings.db_url,
+            mqtt_url=settings.mqtt_url,
+            mqtt_client_id=settings.mqtt_client_id,
+            webhook_urls=settings.webhook_urls,
+            webhook_secret=settings.webhook_secret,
+            ack_timeout_s=settings.ack_timeout_s,
+        )
+        async with AsyncExitStack() as stack:
+            ticketing = await stack.enter_async_context(open_ticketing(config, reg, channels))
+            readings: LastReadings = NoReadings()
+            trends_service: Trends | None = None
+            if settings.influx_url:
+                influx = await stack.enter_async_context(
+                    InfluxQuery(
+                        settings.influx_url,
+                        settings.influx_db,
+                        token=settings.influx_token,
+                        user=settings.influx_user,
+                        password=settings.influx_password,
                     )
-                readings: LastReadings = NoReadings()
-                if settings.influx_url:
-                    influx = await stack.enter_async_context(
-                        InfluxQuery(
-                            settings.influx_url,
-                            settings.influx_db,
-                            token=settings.influx_token,
-                            user=settings.influx_user,
-                            password=settings.influx_password,
-                        )
-                    )
-                    readings = InfluxLastReadings(influx)
-                hub = Hub(
-                    settings=settings,
-                    engine=engine,
-                    registry=reg,
-                    tickets=TicketService(engine, reg, ack_timeout_s=settings.ack_timeout_s),
-                    tokens=TokenStore(engine),
-                    rejections=RejectionStore(engine),
-                    dispatcher=await stack.enter_async_context(Dispatcher(chans)),
-                    readings=readings,
-                    metrics=registry_for(lambda: holder[0] if holder else None),
                 )
-                holder.append(hub)
-                if on_start is not None:
-                    on_start(hub)
-                ticker = None
-                if tick_interval_s > 0:
-                    ticker = asyncio.create_task(
+                readings = InfluxLastReadings(influx)
+                try:
+                    trends_service = await Trends.start(
+                        influx, raw_duration=settings.influx_raw_retention
+                    )
+                except Exception:  # InfluxDB down at start: the ticket API still serves
+                    log.exception("trends unavailable: could not set up InfluxDB retention")
+            hub = Hub(
+                settings=settings,
+                engine=ticketing.engine,
+                registry=reg,
+                tickets=ticketing.tickets,
+                tokens=TokenStore(ticketing.engine),
+                rejections=ticketing.rejections,
+                dispatcher=ticketing.dispatcher,
+                readings=readings,
+                metrics=registry_for(lambda: holder[0] if holder else None),
+                trends=trends_service,
+                events=events,
+            )
+            holder.append(hub)
+            if on_start is not None:
+                on_start(hub)
+            background: list[asyncio.Task[None]] = []
+            if tick_interval_s > 0:
+                background.append(
+                    asyncio.create_task(
                         _escalations(hub, tick_interval_s), name="ticket-escalations"
                     )
-                try:
-                    yield {"hub": hub}
-                finally:
-                    if ticker is not None:
-                        ticker.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await ticker
-        finally:
-            holder.clear()
-            engine.dispose()
+                )
+            if live_poll_s > 0:
+                background.append(
+                    asyncio.create_task(
+                        follow_ticket_events(hub.tickets, events, live_poll_s),
+                        name="live-ticket-events",
+                    )
+                )
+            try:
+                yield {"hub": hub}
+            finally:
+                events.close()
+                for task in background:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                holder.clear()
 
     app = FastAPI(
         title="GridWatch",
@@ -131,7 +145,9 @@ def create_app(
     )
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
-    for r in (tickets.router, sensors.router, rejections.router, health.router, *routers):
+    for r in (tickets.router, sensors.router, rejections.router, health.router, trends.router):
         api.include_router(r)
     app.include_router(api)
+    if web:
+        mount(app, hub=events)
     return app

@@ -8,12 +8,14 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from domain.site import Registry
+from services.api.events import EventHub
 from services.api.readings import LastReadings
 from services.api.settings import ApiSettings
 from services.auth.tokens import TokenStore
 from services.db.rejections import RejectionStore
 from services.notify.dispatcher import Dispatcher
 from services.tickets.service import TicketService
+from services.trends.service import Trends
 
 
 @dataclass(slots=True)
@@ -27,3 +29,5 @@ class Hub:
     dispatcher: Dispatcher
     readings: LastReadings
     metrics: CollectorRegistry
+    trends: Trends | None = None  # None without InfluxDB: trend routes answer 503
+    events: EventHub | None = None  # the dashboard's live stream

@@ -21,6 +21,8 @@ class ApiSettings(BaseSettings):
     influx_user: str | None = None
     influx_password: str | None = None
     mqtt_url: str | None = Field(default=None, description="where ticket notices are published")
+    mqtt_client_id: str = ""
+    influx_raw_retention: str = Field(default="INF", description="how long raw readings are kept")
     webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret: str = ""
     ack_timeout_s: float = 1800.0

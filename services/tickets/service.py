@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -281,15 +281,19 @@ class TicketService:
             ).all()
         for ticket_id in due:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
-                won = s.connection().execute(
-                    update(Ticket)
-                    .where(
-                        Ticket.id == ticket_id,
-                        Ticket.status == Status.OPEN.value,
-                        Ticket.escalated_at_ns.is_(None),
+                won = (
+                    s.connection()
+                    .execute(
+                        update(Ticket)
+                        .where(
+                            Ticket.id == ticket_id,
+                            Ticket.status == Status.OPEN.value,
+                            Ticket.escalated_at_ns.is_(None),
+                        )
+                        .values(escalated_at_ns=now)
                     )
-                    .values(escalated_at_ns=now)
-                ).rowcount
+                    .rowcount
+                )
                 if won != 1:
                     continue
                 t = s.get_one(Ticket, ticket_id)
@@ -316,6 +320,32 @@ class TicketService:
     def find(self, f: TicketFilter) -> list[TicketPublic]:
         with Session(self.engine) as s:
             return [TicketPublic.of(t) for t in s.scalars(self._query(f))]
+
+    def events_since(self, last_id: int, limit: int = 500) -> tuple[int, list[Notice]]:
+        """Timeline events recorded after event id `last_id`, each with its ticket as it is now,
+        and the newest id seen: how an API process follows tickets changed by any process."""
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(TicketEvent.id, TicketEvent.kind, TicketEvent.ticket_id)
+                .where(TicketEvent.id > last_id)
+                .order_by(TicketEvent.id)
+                .limit(limit)
+            ).all()
+            if not rows:
+                return last_id, []
+            ids = {r.ticket_id for r in rows}
+            tickets = {
+                t.id: TicketPublic.of(t)
+                for t in s.scalars(
+                    select(Ticket).where(Ticket.id.in_(ids)).options(selectinload(Ticket.events))
+                )
+            }
+        notices = [Notice(event=r.kind, ticket=tickets[r.ticket_id]) for r in rows]
+        return rows[-1].id, notices
+
+    def last_event_id(self) -> int:
+        with Session(self.engine) as s:
+            return s.scalar(select(func.max(TicketEvent.id))) or 0
 
     def active(self) -> list[TicketPublic]:
         return self.find(TicketFilter(limit=1_000_000, status=None, grids=None))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,19 +19,16 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from domain.breach import Breach, Change, Severity
 from domain.site import Community, Grid, Location, Person, Registry, Sensor, Site
 from gridwatch.processes import InfluxDB, free_port
 from services.api.app import create_app
+from services.api.events import EventHub
 from services.api.hub import Hub
-from services.api.routes import trends as trends_routes
 from services.api.settings import ApiSettings
-from services.api.web import WEB_ROOT, EventHub, mount
-from services.influx.client import InfluxQuery
-from services.trends.service import Trends
+from services.api.web import WEB_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -99,14 +95,12 @@ class Server:
     now_ns: int
 
     def breach(self, sensor: str, rule: str, severity: Severity, **kw: Any) -> int:
-        """Open a ticket through the real ticket service and tell the live pages, as the rule
-        engine's loop does; returns the ticket id."""
+        """Open a ticket through the real ticket service, as the rule engine does; open pages
+        learn of it from the ticket timeline (services.api.live). Returns the ticket id."""
         at = kw.pop("at_ns", time.time_ns())
         notices = self.hub.tickets.apply(
             Breach(sensor, rule, Change.RAISED, severity, since_ns=at, at_ns=at, **kw)
         )
-        for n in notices:
-            self.events.publish(n.model_dump(mode="json"))
         return notices[0].ticket.id
 
 
@@ -126,21 +120,6 @@ def _write_readings(influx: InfluxDB, db: str, now_ns: int) -> None:
     assert r.status_code == 204, r.text
 
 
-def _with_trends(app: FastAPI, influx_url: str, db: str) -> None:
-    """Serve the trends routes from a real Trends service, opened in the server's own loop (the
-    composition root's job; done here because the API core leaves it to the caller)."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        async with inner(a) as state, InfluxQuery(influx_url, db) as influx:
-            trends = await Trends.start(influx)
-            a.dependency_overrides[trends_routes.get_trends] = lambda: trends
-            yield state
-
-    app.router.lifespan_context = lifespan
-
-
 @pytest.fixture(scope="module")
 def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not (WEB_ROOT / "node_modules" / "uplot").is_dir():
@@ -148,19 +127,20 @@ def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iter
     tmp = tmp_path_factory.mktemp("web")
     db = f"gw_web_{int(time.time())}"
     port = free_port()
-    settings = ApiSettings(db_url=f"sqlite:///{tmp / 'gridwatch.db'}", http=f"127.0.0.1:{port}")
-    events = EventHub()
+    settings = ApiSettings(
+        db_url=f"sqlite:///{tmp / 'gridwatch.db'}",
+        http=f"127.0.0.1:{port}",
+        influx_url=influxdb.url,
+        influx_db=db,
+    )
     captured: list[Hub] = []
     app = create_app(
         settings,
         registry=Registry(site()),
-        channels=[events],
-        routers=[trends_routes.router],
         tick_interval_s=0,
+        live_poll_s=0.2,
         on_start=captured.append,
     )
-    mount(app, hub=events)
-    _with_trends(app, influxdb.url, db)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
     )
@@ -173,6 +153,8 @@ def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iter
             pytest.fail("the API server did not start")
         time.sleep(0.05)
     hub = captured[0]
+    assert hub.events is not None
+    events = hub.events
     now = time.time_ns()
     _write_readings(influxdb, db, now)
     tokens = {

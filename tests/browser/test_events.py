@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from domain.breach import Severity
-from services.api.web import EventHub, visible
+from services.api.events import EventHub, visible
 from services.auth.principal import Principal, Role
 from tests.browser.conftest import Server
 

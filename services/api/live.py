@@ -1,0 +1,36 @@
+"""Feeds the dashboard's live stream from the ticket timeline in the database.
+
+Tickets change in whichever process acts — the gateway's rules open and escalate them, any API
+process acknowledges and resolves — so each API process follows the `ticket_events` table
+(one indexed query a second) rather than trusting in-process notifications it would only see
+for its own actions. Every timeline event (comments and acknowledgements included) reaches
+open pages within about a second, whatever process made it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.api.events import EventHub
+from services.tickets.service import TicketService
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0
+
+
+async def follow_ticket_events(
+    tickets: TicketService, events: EventHub, poll_s: float = POLL_S
+) -> None:
+    """Publish each new timeline event to `events`; runs until cancelled."""
+    last = await asyncio.to_thread(tickets.last_event_id)
+    while True:
+        await asyncio.sleep(poll_s)
+        try:
+            last, notices = await asyncio.to_thread(tickets.events_since, last)
+        except Exception:  # a database hiccup: try again next time
+            log.exception("reading new ticket events failed")
+            continue
+        for n in notices:
+            events.publish(n.model_dump(mode="json"))
