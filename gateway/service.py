@@ -3,7 +3,7 @@
 One TaskGroup, two named tasks joined by a small queue of batches:
 
     consumer: receive messages → ingest (pure) → batch by size and time ──┐
-    writer:   encode → write (retry while retryable) → ack → sinks  <─────┘
+    writer:   encode → write (retry while retryable) → sinks → ack  <─────┘
 
 Sinks start before sources and sources stop first: `run` opens the InfluxDB writer, then the
 MQTT source; `stop()` (SIGTERM/SIGINT) makes the consumer hand over what it holds and stop
@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from domain import topics
+from domain.duration import retention_seconds
 from domain.measurement import Measurement, Rejection, RejectReason
 from domain.ports import MeasurementSink, RejectionSink, StatusSink
 from domain.site import Registry
@@ -179,9 +180,11 @@ class Gateway:
     async def _write(self) -> None:
         while (batch := await self._batches.get()) is not None:
             if await self._store(batch):
+                # Sinks (rules, rejection store) see the batch before the broker forgets it:
+                # a crash in between redelivers, and the rule engine ignores what it has seen.
+                await self._deliver(batch)
                 self.source.ack(batch.messages)
                 self.committed += len(batch.messages)
-                await self._deliver(batch)
             self._unacked -= len(batch.messages)
             self.metrics.queue_depth.set(self._unacked + self.source.pending)
 
@@ -280,7 +283,7 @@ def build_gateway(
         settings.influx_url,
         db=settings.influx_db,
         rp=settings.influx_rp,
-        retention=settings.influx_retention,
+        retention=settings.influx_raw_retention,
         api=settings.influx_api,
         org=settings.influx_org,
         bucket=settings.influx_bucket,
@@ -296,8 +299,15 @@ def build_gateway(
         measurements=measurements,
         rejections=rejections,
         statuses=statuses,
-        policy=IngestPolicy(prefix=settings.topic_prefix),
+        policy=IngestPolicy(
+            prefix=settings.topic_prefix,
+            retention_ns=_ns(retention_seconds(settings.influx_raw_retention)),
+        ),
         metrics=metrics,
         batch_size=settings.batch_size,
         batch_interval_s=settings.batch_interval_s,
     )
+
+
+def _ns(seconds: int | None) -> int | None:
+    return None if seconds is None else seconds * 1_000_000_000

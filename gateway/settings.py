@@ -48,8 +48,10 @@ class GatewaySettings(BaseSettings):
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_db: str = "gridwatch"
-    influx_rp: str = Field(default="raw", description="retention policy written to ('' = default)")
-    influx_retention: str = Field(default="INF", description="raw retention when we create it")
+    influx_rp: str = Field(default="", description="retention policy written to ('' = default)")
+    influx_raw_retention: str = Field(
+        default="INF", description="how long raw readings are kept; older ones are too_old"
+    )
     influx_api: Literal["v1", "v2"] = "v1"
     influx_org: str = ""
     influx_bucket: str = ""

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from domain.site import Registry
@@ -24,16 +26,20 @@ from services.notify.webhook import WebhookChannel
 from services.tickets.service import DEFAULT_ACK_TIMEOUT_S, TicketService
 
 
-@dataclass(frozen=True, slots=True)
-class TicketingConfig:
-    """Where tickets live and where their notices go."""
+class TicketingSettings(BaseSettings):
+    """Where tickets live and where their notices go: `GRIDWATCH_*` environment variables,
+    shared by every process that opens tickets (the API's settings extend these)."""
 
-    db_url: str | None = None
-    mqtt_url: str | None = None  # ticket events on gridwatch/tickets/{grid}
-    mqtt_client_id: str = ""
-    webhook_urls: Sequence[str] = ()
+    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", extra="ignore")
+
+    db_url: str | None = Field(default=None, description="default sqlite:///./var/gridwatch.db")
+    mqtt_url: str | None = Field(
+        default=None, description="broker for ticket events on gridwatch/tickets/{grid}"
+    )
+    notify_client_id: str = ""
+    webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret: str = ""
-    ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S
+    ack_timeout_s: float = Field(default=DEFAULT_ACK_TIMEOUT_S, gt=0)
 
 
 @dataclass(slots=True)
@@ -46,7 +52,7 @@ class Ticketing:
 
 @asynccontextmanager
 async def open_ticketing(
-    config: TicketingConfig, registry: Registry, channels: Sequence[Channel] = ()
+    config: TicketingSettings, registry: Registry, channels: Sequence[Channel] = ()
 ) -> AsyncIterator[Ticketing]:
     """Open the database (migrated to head) and the channels; close them in reverse order."""
     engine = await asyncio.to_thread(open_database, config.db_url)
@@ -56,15 +62,13 @@ async def open_ticketing(
             if config.mqtt_url:
                 chans.append(
                     await stack.enter_async_context(
-                        MqttChannel(config.mqtt_url, client_id=config.mqtt_client_id)
+                        MqttChannel(config.mqtt_url, client_id=config.notify_client_id)
                     )
                 )
             if config.webhook_urls:
                 chans.append(
                     await stack.enter_async_context(
-                        WebhookChannel(
-                            list(config.webhook_urls), config.webhook_secret, engine=engine
-                        )
+                        WebhookChannel(config.webhook_urls, config.webhook_secret, engine=engine)
                     )
                 )
             rejections = await stack.enter_async_context(RejectionStore(engine))

@@ -14,8 +14,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.catalog import Kind
+from domain.duration import Duration
 from domain.site import Id
-from simulators.duration import Duration
 
 
 class _Event(BaseModel):

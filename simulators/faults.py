@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.duration import Duration
 from domain.site import Id
-from simulators.duration import Duration
 
 
 class _Fault(BaseModel):

@@ -26,8 +26,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.catalog import CATALOG
+from domain.duration import Duration
 from domain.site import Id, Site, load_site
-from simulators.duration import Duration
 from simulators.events import Event
 from simulators.faults import Drift, Fault, Spike, Stuck, Submerged
 from simulators.payload import Encoding

@@ -1,14 +1,15 @@
 """`gridwatch gateway`: MQTT readings into InfluxDB, validated against the site registry.
 
-Settings come from GRIDWATCH_* environment variables (gateway/settings.py); the options here
-override them. Measurements, rejections and device status go, for now, to in-memory sinks; the
-rule engine and the SQL rejection store are wired here when they land.
+Settings come from GRIDWATCH_* environment variables (gateway/settings.py for ingest,
+services/ticketing.py for tickets); the options here override them. Committed measurements go
+to the rule engine, which opens and updates tickets; rejections to the SQL store the API reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,9 +20,12 @@ from pydantic import ValidationError
 
 from domain.site import Registry, SiteError, load_site
 from gateway.metrics import GatewayMetrics
-from gateway.service import build_gateway
+from gateway.service import Gateway
 from gateway.settings import GatewaySettings
-from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink, MemoryStatusSink
+from gridwatch.hub import run_gateway
+from services.alarms import Alarms
+from services.rules.book import RuleBook, RuleError, load_rules
+from services.ticketing import TicketingSettings
 
 log = logging.getLogger("gridwatch.gateway")
 
@@ -47,6 +51,13 @@ def command(
     client_id: Annotated[
         str | None,
         typer.Option(help="MQTT client id of the durable session. Env: GRIDWATCH_MQTT_CLIENT_ID."),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="Rule overrides YAML merged onto the defaults. Env: GRIDWATCH_RULES."),
+    ] = None,
+    db_url: Annotated[
+        str | None, typer.Option(help="Ticket database URL. Env: GRIDWATCH_DB_URL.")
     ] = None,
     metrics_port: Annotated[
         int, typer.Option(help="Serve Prometheus metrics on this port (0: off).")
@@ -79,32 +90,38 @@ def command(
     if settings.site is None:
         typer.echo("no site registry: pass --site FILE or set GRIDWATCH_SITE", err=True)
         raise typer.Exit(2)
+    ticketing = TicketingSettings()
+    if db_url:
+        ticketing = ticketing.model_copy(update={"db_url": db_url})
+    rules_file = rules or (Path(p) if (p := os.environ.get("GRIDWATCH_RULES")) else None)
     try:
         registry = Registry(load_site(settings.site))
-    except SiteError as e:
+        book = load_rules(rules_file, registry=registry)
+    except (SiteError, RuleError) as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
     metrics = GatewayMetrics()
     if metrics_port:
         start_http_server(metrics_port, registry=metrics.registry)
-    asyncio.run(_serve(settings, registry, metrics))
+    asyncio.run(_serve(settings, ticketing, registry, book, metrics))
 
 
-async def _serve(settings: GatewaySettings, registry: Registry, metrics: GatewayMetrics) -> None:
-    gateway = build_gateway(
-        settings,
-        registry,
-        measurements=MemoryMeasurementSink(),
-        rejections=MemoryRejectionSink(),
-        statuses=MemoryStatusSink(),
-        metrics=metrics,
-    )
+async def _serve(
+    settings: GatewaySettings,
+    ticketing: TicketingSettings,
+    registry: Registry,
+    book: RuleBook,
+    metrics: GatewayMetrics,
+) -> None:
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, gateway.stop)
-    log.info(
-        "gateway: %d sensors, %s -> %s db %s",
-        len(registry), settings.mqtt_url, settings.influx_url, settings.influx_db,
-    )  # fmt: skip
-    await gateway.run()
-    log.info("gateway stopped; %d messages committed", gateway.committed)
+
+    def ready(gateway: Gateway, _alarms: Alarms) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, gateway.stop)
+        log.info(
+            "gateway: %d sensors, %s -> %s db %s",
+            len(registry), settings.mqtt_url, settings.influx_url, settings.influx_db,
+        )  # fmt: skip
+
+    await run_gateway(settings, ticketing, registry, book, metrics=metrics, on_ready=ready)
+    log.info("gateway stopped")

@@ -23,10 +23,10 @@ from typing import Annotated
 import typer
 
 from domain import topics
+from domain.duration import parse_duration
 from domain.site import Site, SiteError, load_site, parse_site
 from simulators import demo
 from simulators.clock import SimClock, default_start
-from simulators.duration import parse_duration
 from simulators.payload import Encoding
 from simulators.publisher import BrokerAddress, Progress, PublishError, publish
 from simulators.replay import ReplayError

@@ -30,7 +30,7 @@ from services.api.web import mount
 from services.auth.tokens import TokenStore
 from services.influx.client import InfluxQuery
 from services.notify.channel import Channel
-from services.ticketing import TicketingConfig, open_ticketing
+from services.ticketing import open_ticketing
 from services.trends.service import Trends
 
 log = logging.getLogger(__name__)
@@ -67,16 +67,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Hub]]:
         reg = registry or Registry(await asyncio.to_thread(load_site, settings.site))
-        config = TicketingConfig(
-            db_url=settings.db_url,
-            mqtt_url=settings.mqtt_url,
-            mqtt_client_id=settings.mqtt_client_id,
-            webhook_urls=settings.webhook_urls,
-            webhook_secret=settings.webhook_secret,
-            ack_timeout_s=settings.ack_timeout_s,
-        )
         async with AsyncExitStack() as stack:
-            ticketing = await stack.enter_async_context(open_ticketing(config, reg, channels))
+            ticketing = await stack.enter_async_context(open_ticketing(settings, reg, channels))
             readings: LastReadings = NoReadings()
             trends_service: Trends | None = None
             if settings.influx_url:

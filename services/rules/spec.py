@@ -6,33 +6,15 @@ silently ignored. Durations are written as `90s`, `15min`, `1h`, `7d` or plain s
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.breach import Severity
 from domain.catalog import CATALOG, HEALTH, Kind
+from domain.duration import Duration
 
 RULE_ID_PATTERN = r"^[a-z]+\.[a-z0-9_]+$"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h|d)?\s*$")
-_UNIT_S = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(v: object) -> float:
-    """`1h` -> 3600.0; numbers are seconds. Negative or unreadable durations are refused."""
-    if isinstance(v, bool):
-        raise ValueError("a duration must be a number of seconds or like '15min', '1h'")
-    if isinstance(v, int | float):
-        if v < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(v)
-    if isinstance(v, str) and (m := _DURATION.match(v)):
-        return float(m.group(1)) * _UNIT_S[m.group(2)]
-    raise ValueError(f"{v!r} is not a duration (write e.g. 90s, 15min, 1h, 7d)")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 Provenance = Literal["S", "S?", "P", "D", "site"]
 """domain.md's tags, plus `site` for a number a site chose itself (never a national limit)."""
 

@@ -178,7 +178,7 @@ def test_a_site_may_add_a_rule(tmp_path: Path) -> None:
     [
         (
             {"rules": {"pond.low_oxygen": {"for": "soon"}}},
-            "rule pond.low_oxygen: field 'for': Value error, 'soon' is not a duration",
+            "rule pond.low_oxygen: field 'for': Value error, cannot read 'soon' as a duration",
         ),
         (
             {"rules": {"pond.low_oxygen": {"warning": {"value": "three"}}}},
