@@ -42,8 +42,10 @@ class Metric:
 
     @property
     def shown_unit(self) -> str:
-        """The unit as people write it (°C rather than SenML's Cel)."""
-        return self.display_unit or self.unit
+        """The unit as people write it (°C rather than SenML's Cel; nothing for a ratio)."""
+        if self.display_unit or self.unit == "/":
+            return self.display_unit
+        return self.unit
 
 
 def _m(

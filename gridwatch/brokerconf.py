@@ -84,15 +84,23 @@ class BrokerOptions:
     max_packet_size: int = 65_536
     autosave_interval_s: int = 60
     client_expiration: str = "14d"
+    simulator_user: str | None = None
+    """Local demo only: an account that may publish as every device of the site, so one
+    simulator connection can play the whole community. Never set for a real deployment."""
     run_as: str | None = None
     """Mosquitto's `user`: started as root it drops to this account (its default: mosquitto).
     `gridwatch up` and the tests pass their own user so the broker reads files they own."""
 
     @classmethod
-    def local(cls, port: int) -> BrokerOptions:
+    def local(cls, port: int, simulator_user: str | None = None) -> BrokerOptions:
         """A broker this process starts itself (`gridwatch up`, tests): loopback only, run as
         the current account so it can read the files this process wrote."""
-        return cls(port=port, bind="127.0.0.1", run_as=pwd.getpwuid(os.geteuid()).pw_name)
+        return cls(
+            port=port,
+            bind="127.0.0.1",
+            run_as=pwd.getpwuid(os.geteuid()).pw_name,
+            simulator_user=simulator_user,
+        )
 
     @property
     def plain_bind(self) -> str | None:
@@ -141,6 +149,7 @@ class BrokerFiles:
     queue_size: int
     readings_per_hour: float
     host: str = "127.0.0.1"
+    simulator_password: str | None = None
     added: tuple[str, ...] = field(default=())
     removed: tuple[str, ...] = field(default=())
     rotated: bool = False
@@ -156,6 +165,11 @@ class BrokerFiles:
     @property
     def notifier_url(self) -> str:
         return self.url(self.notifier_user, self.notifier_password)
+
+    def simulator_url(self, user: str) -> str:
+        if self.simulator_password is None:
+            raise BrokerConfigError("this broker configuration has no simulator account")
+        return self.url(user, self.simulator_password)
 
 
 # -- sizing ---------------------------------------------------------------------------------
@@ -256,6 +270,7 @@ def accounts(site: Site, options: BrokerOptions) -> list[str]:
     return [
         options.gateway_user,
         options.notifier_user,
+        *((options.simulator_user,) if options.simulator_user else ()),
         *(crew_user(g) for g in grids),
         *(s.id for s in site.sensors),
     ]
@@ -318,6 +333,16 @@ def credentials_document(
             "username": options.notifier_user,
             "password": passwords[options.notifier_user],
         },
+        **(
+            {
+                "simulator": {
+                    "username": options.simulator_user,
+                    "password": passwords[options.simulator_user],
+                }
+            }
+            if options.simulator_user
+            else {}
+        ),
         "crews": {
             g.id: {
                 "username": crew_user(g.id),
@@ -342,7 +367,11 @@ def credentials_document(
 
 def passwords_of(document: Mapping[str, Any]) -> dict[str, str]:
     """user -> password from a credentials document written earlier."""
-    entries: list[Any] = [document.get("gateway"), document.get("notifier")]
+    entries: list[Any] = [
+        document.get("gateway"),
+        document.get("notifier"),
+        document.get("simulator"),
+    ]
     for group in ("crews", "devices"):
         found = document.get(group)
         if isinstance(found, Mapping):
@@ -381,6 +410,14 @@ def acl_text(site: Site, options: BrokerOptions) -> str:
         f"topic write {topics.TICKETS_PREFIX}/#",
         "",
     ]
+    if options.simulator_user:
+        lines += [
+            "# local demo only: the simulator plays every device of the site",
+            f"user {options.simulator_user}",
+            *(f"topic write {topics.telemetry(s.kind, s.id, p)}" for s in site.sensors),
+            *(f"topic write {topics.status(s.kind, s.id, p)}" for s in site.sensors),
+            "",
+        ]
     for g in sorted(g.id for c in site.communities for g in c.grids):
         lines += [f"user {crew_user(g)}", f"topic read {topics.tickets(g)}", ""]
     for s in sorted(site.sensors, key=lambda s: s.id):
@@ -543,6 +580,7 @@ def write_broker_config(
         gateway_password=passwords[options.gateway_user],
         notifier_user=options.notifier_user,
         notifier_password=passwords[options.notifier_user],
+        simulator_password=passwords.get(options.simulator_user or ""),
         port=options.port,
         host=options.plain_bind or "127.0.0.1",
         queue_size=queue_size(site, options),

@@ -27,3 +27,7 @@ app.add_typer(token.app, name="token")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -37,3 +37,13 @@ def default_start(now: float, run_s: float, speed: float) -> float:
     """Where simulated time starts so that a run of `run_s` real seconds at `speed` ends at the
     present: the hub sees recent, not future, readings (contract §6)."""
     return now + run_s - run_s * speed
+
+
+@dataclass
+class CatchUpClock(SimClock):
+    """Plays the past `speed`× faster, then keeps pace with the wall clock: simulated time
+    never runs ahead of the present, so a demo can start with a day of history and go on live
+    (readings are never stamped in the future)."""
+
+    def delay(self, sim_t: float) -> float:
+        return max(super().delay(sim_t), sim_t - time.time())

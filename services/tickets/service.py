@@ -383,7 +383,8 @@ class TicketService:
                 rule=t.rule,
                 kind=t.kind,
                 metric=t.metric,
-                value=t.last_value,
+                # the worst value the crew must deal with, not a recovering last one
+                value=t.peak_value if t.peak_value is not None else t.last_value,
                 threshold=t.threshold,
                 comparison=t.comparison,
                 limit_zh=t.limit_zh,
