@@ -26,7 +26,7 @@ from services.influx.errors import InfluxError
 from services.influx.retention import ensure_retention
 from services.rules.book import RuleBook
 from services.rules.engine import RuleEngine
-from services.ticketing import TicketingSettings, open_ticketing
+from services.ticketing import Ticketing, TicketingSettings, open_ticketing
 
 log = logging.getLogger("gridwatch.hub")
 
@@ -75,23 +75,38 @@ async def run_gateway(
     if ticketing.mqtt_url is None:  # ticket events go to the broker the readings come from
         ticketing = ticketing.model_copy(update={"mqtt_url": settings.mqtt_url})
     async with open_ticketing(ticketing, registry) as t:
-        store = SqlRuleStateStore(t.engine)
-        engine = RuleEngine(
-            rules, registry, started_ns=time.time_ns(), state=await asyncio.to_thread(store.load)
-        )
-        alarms = Alarms(engine, store, t.tickets, t.dispatcher)
-        gateway = build_gateway(
-            settings,
-            registry,
-            measurements=alarms,
-            rejections=RejectionFanOut(t.rejections, alarms),
-            metrics=metrics,
-        )
-        if on_ready is not None:
-            on_ready(gateway, alarms)
-        clock = asyncio.create_task(alarms.run_clock(), name="rules-clock")
-        try:
-            await gateway.run()
-        finally:
-            clock.cancel()
-            await asyncio.gather(clock, return_exceptions=True)
+        await serve_gateway(settings, t, registry, rules, metrics=metrics, on_ready=on_ready)
+
+
+async def serve_gateway(
+    settings: GatewaySettings,
+    ticketing: Ticketing,
+    registry: Registry,
+    rules: RuleBook,
+    *,
+    metrics: GatewayMetrics | None = None,
+    on_ready: Callable[[Gateway, Alarms], None] | None = None,
+) -> None:
+    """The gateway with the rule engine behind it, on a ticket runtime that is already open
+    (shared with the API when both run in one process, as in `gridwatch up`)."""
+    t = ticketing
+    store = SqlRuleStateStore(t.engine)
+    engine = RuleEngine(
+        rules, registry, started_ns=time.time_ns(), state=await asyncio.to_thread(store.load)
+    )
+    alarms = Alarms(engine, store, t.tickets, t.dispatcher)
+    gateway = build_gateway(
+        settings,
+        registry,
+        measurements=alarms,
+        rejections=RejectionFanOut(t.rejections, alarms),
+        metrics=metrics,
+    )
+    if on_ready is not None:
+        on_ready(gateway, alarms)
+    clock = asyncio.create_task(alarms.run_clock(), name="rules-clock")
+    try:
+        await gateway.run()
+    finally:
+        clock.cancel()
+        await asyncio.gather(clock, return_exceptions=True)

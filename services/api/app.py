@@ -30,7 +30,7 @@ from services.api.web import mount
 from services.auth.tokens import TokenStore
 from services.influx.client import InfluxQuery
 from services.notify.channel import Channel
-from services.ticketing import open_ticketing
+from services.ticketing import Ticketing, open_ticketing
 from services.trends.service import Trends
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,17 @@ def create_app(
     settings: ApiSettings,
     *,
     registry: Registry | None = None,
+    ticketing: Ticketing | None = None,
     channels: Sequence[Channel] = (),
     tick_interval_s: float = TICK_INTERVAL_S,
     live_poll_s: float = 1.0,
     web: bool = True,
     on_start: Callable[[Hub], None] | None = None,
 ) -> FastAPI:
-    """The API. `registry` overrides `settings.site`; `channels` are added to the MQTT and
-    webhook channels that the settings name; `on_start` sees the hub once it is built."""
+    """The API. `registry` overrides `settings.site`; `ticketing` is a ticket runtime opened by
+    the caller (one process running gateway and API shares it), else the lifespan opens one
+    from the settings, adding `channels` to the MQTT and webhook channels they name;
+    `on_start` sees the hub once it is built."""
     holder: list[Hub] = []
     events = EventHub()
 
@@ -68,7 +71,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Hub]]:
         reg = registry or Registry(await asyncio.to_thread(load_site, settings.site))
         async with AsyncExitStack() as stack:
-            ticketing = await stack.enter_async_context(open_ticketing(settings, reg, channels))
+            t = ticketing
+            if t is None:
+                t = await stack.enter_async_context(open_ticketing(settings, reg, channels))
             readings: LastReadings = NoReadings()
             trends_service: Trends | None = None
             if settings.influx_url:
@@ -90,12 +95,12 @@ def create_app(
                     log.exception("trends unavailable: could not set up InfluxDB retention")
             hub = Hub(
                 settings=settings,
-                engine=ticketing.engine,
+                engine=t.engine,
                 registry=reg,
-                tickets=ticketing.tickets,
-                tokens=TokenStore(ticketing.engine),
-                rejections=ticketing.rejections,
-                dispatcher=ticketing.dispatcher,
+                tickets=t.tickets,
+                tokens=TokenStore(t.engine),
+                rejections=t.rejections,
+                dispatcher=t.dispatcher,
                 readings=readings,
                 metrics=registry_for(lambda: holder[0] if holder else None),
                 trends=trends_service,
