@@ -10,6 +10,9 @@ What a status means (reliability.md): a timeout is "unknown", not "failed", and 
 because a point with the same measurement, tags and device time overwrites itself; 5xx and
 connection errors are retryable; 413 splits the batch in halves until it fits; a 400 on 1.x can
 be a partial write — the good lines are stored, the refused ones are reported and never retried.
+InfluxDB 1.x names the refused line only for parse errors (a field type conflict just says
+`dropped=N`, and a parse error next to a conflict is not mentioned at all), so a refused batch
+is bisected — resending a half is idempotent — until each refused line is known with its error.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ class InfluxError(Exception):
         super().__init__(message)
         self.status = status
 
+    @property
+    def error_class(self) -> str:
+        """A small fixed label for metrics and health: timeout, unavailable, http_5xx, refused."""
+        if isinstance(self, InfluxTimeout):
+            return "timeout"
+        if isinstance(self, InfluxUnavailable):
+            return "unavailable" if self.status is None else "http_5xx"
+        return "refused"
+
 
 class InfluxUnavailable(InfluxError):
     """Connection refused or reset, or a 5xx: InfluxDB is down or overloaded."""
@@ -57,20 +69,21 @@ class InfluxRefused(InfluxError):
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a write stored. `refused` are lines InfluxDB would not take (a partial write);
-    `refused_unknown` counts refusals it reported without naming the line (type conflicts)."""
+    """What a write stored. `refused` are the lines InfluxDB would not take (a partial write),
+    each with its error; `splits` counts the 413 halvings it took."""
 
     written: int
-    refused: list[str] = field(default_factory=list)
-    refused_unknown: int = 0
-    messages: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    splits: int = 0
 
     @property
     def partial(self) -> bool:
-        return bool(self.refused) or self.refused_unknown > 0
+        return bool(self.refused)
 
-
-_DROPPED = re.compile(r"dropped=(\d+)")
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(
+            self.written + other.written, self.refused + other.refused, self.splits + other.splits
+        )
 
 
 def _quote_ident(name: str) -> str:
@@ -103,6 +116,7 @@ class InfluxWriter:
         password: str | None = None,
         timeout: float = 10.0,
         create: bool = True,
+        max_isolation_requests: int = 2_000,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
@@ -111,6 +125,8 @@ class InfluxWriter:
         self.retention = _duration(retention)
         self.api = api
         self.create = create and api == "v1"
+        self.max_isolation_requests = max_isolation_requests
+        self._setup_pending = False
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if token:
             headers["Authorization"] = f"Token {token}"
@@ -133,8 +149,15 @@ class InfluxWriter:
         )
 
     async def __aenter__(self) -> InfluxWriter:
+        """Create the database now if InfluxDB answers; if it is down, the gateway still starts
+        (its spool takes the readings) and the setup is retried before the first write."""
         if self.create:
-            await self.ensure_database()
+            try:
+                await self.ensure_database()
+            except InfluxError as e:
+                if not e.retryable:
+                    raise
+                self._setup_pending = True
         return self
 
     async def __aexit__(
@@ -175,6 +198,13 @@ class InfluxWriter:
         """Write lines; raises InfluxError when nothing can be said to be stored."""
         if not lines:
             return WriteResult(0)
+        if self._setup_pending:
+            await self.ensure_database()
+            self._setup_pending = False
+        budget = [self.max_isolation_requests]
+        return await self._write(lines, budget)
+
+    async def _write(self, lines: Sequence[str], budget: list[int]) -> WriteResult:
         response = await self._send(
             self._client.post(self._path, params=self._params, content=body(lines))
         )
@@ -183,32 +213,21 @@ class InfluxWriter:
             return WriteResult(len(lines))
         if status == 413:
             if len(lines) == 1:
-                return WriteResult(0, refused=list(lines), messages=["413: line too large"])
+                return WriteResult(0, [(lines[0], "413: line larger than max-body-size")])
             half = len(lines) // 2
-            first, second = await self.write(lines[:half]), await self.write(lines[half:])
-            return WriteResult(
-                first.written + second.written,
-                first.refused + second.refused,
-                first.refused_unknown + second.refused_unknown,
-                first.messages + second.messages,
-            )
+            first = await self._write(lines[:half], budget)
+            second = await self._write(lines[half:], budget)
+            return WriteResult(0, splits=1) + first + second
         if status in (400, 422):
-            return self._partial(lines, response)
+            message = _error_text(response)
+            if len(lines) == 1 or budget[0] <= 0:
+                # One line: it is the culprit. Out of budget: report the chunk as refused (its
+                # good lines are stored all the same; the dead letters then over-report).
+                return WriteResult(0, [(line, message) for line in lines])
+            budget[0] -= 2
+            half = len(lines) // 2
+            return await self._write(lines[:half], budget) + await self._write(lines[half:], budget)
         raise self._status_error(response)
-
-    def _partial(self, lines: Sequence[str], response: httpx.Response) -> WriteResult:
-        """A 400 (1.x) or 422 (2.x): some or all lines refused; the rest are stored."""
-        try:
-            message = str(response.json().get("error") or response.json().get("message"))
-        except ValueError:
-            message = response.text
-        refused = [line for line in lines if f"unable to parse '{line}'" in message]
-        dropped = [int(n) for n in _DROPPED.findall(message)]
-        unknown = max(sum(dropped) - len(refused), 0) if dropped else 0
-        if not refused and not dropped:
-            # Nothing identifies the culprits: count the whole batch as refused.
-            refused = list(lines)
-        return WriteResult(len(lines) - len(refused) - unknown, refused, unknown, [message[:1000]])
 
     async def _send(self, request: Awaitable[httpx.Response]) -> httpx.Response:
         try:
@@ -224,3 +243,14 @@ class InfluxWriter:
         if status >= 500 or status == 429:
             return InfluxUnavailable(f"InfluxDB answered {status}: {text}", status=status)
         return InfluxRefused(f"InfluxDB answered {status}: {text}", status=status)
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The `error` (1.x) or `message` (2.x) of a refused write, else its body."""
+    try:
+        parsed = response.json()
+    except ValueError:
+        return response.text[:1000]
+    if isinstance(parsed, dict):
+        return str(parsed.get("error") or parsed.get("message") or parsed)[:1000]
+    return response.text[:1000]

@@ -30,15 +30,84 @@ class GatewayMetrics:
         )
         for reason in RejectReason:
             self.rejections.labels(reason.value)
-        self.points_refused = Counter(
-            "gridwatch_gateway_points_refused",
-            "Lines InfluxDB refused in a partial write (not retried)",
+        self.dead_letters = Counter(
+            "gridwatch_gateway_dead_letters",
+            "Lines InfluxDB refused for good in a partial write: dead-lettered, never retried",
             registry=r,
         )
         self.writes = Counter(
             "gridwatch_gateway_writes",
-            "InfluxDB write attempts by outcome (ok, partial, error) and error class",
-            ["outcome", "error"],
+            "InfluxDB write attempts by path (live, drain), outcome (ok, partial, error) and "
+            "error class (timeout, unavailable, http_5xx, refused)",
+            ["path", "outcome", "error"],
+            registry=r,
+        )
+        self.splits = Counter(
+            "gridwatch_gateway_write_splits",
+            "Batches halved because InfluxDB answered 413 (body too large)",
+            registry=r,
+        )
+        # -- spool (gateway/spool.py) --
+        self.spooled = Counter(
+            "gridwatch_gateway_spooled_readings",
+            "Readings committed to the disk spool because InfluxDB could not take them",
+            registry=r,
+        )
+        self.drained = Counter(
+            "gridwatch_gateway_drained_readings",
+            "Spooled readings written to InfluxDB",
+            registry=r,
+        )
+        self.spool_dropped = Counter(
+            "gridwatch_gateway_spool_dropped_readings",
+            "Spooled readings deleted to make room (policy drop_oldest): lost",
+            registry=r,
+        )
+        self.spool_refused = Counter(
+            "gridwatch_gateway_spool_refused_readings",
+            "Readings a full spool refused (policy refuse): left unacknowledged with the broker",
+            registry=r,
+        )
+        self.spool_depth = Gauge(
+            "gridwatch_gateway_spool_depth", "Readings waiting in the disk spool", registry=r
+        )
+        self.spool_oldest_age = Gauge(
+            "gridwatch_gateway_spool_oldest_age_seconds",
+            "Age of the oldest spooled batch (0 when empty)",
+            registry=r,
+        )
+        self.spool_full = Gauge(
+            "gridwatch_gateway_spool_full", "1 while the spool is at its size limit", registry=r
+        )
+        # -- health (gateway/health.py) --
+        self.broker_connected = Gauge(
+            "gridwatch_gateway_broker_connected",
+            "1 while connected and subscribed to the broker",
+            registry=r,
+        )
+        self.session_persistent = Gauge(
+            "gridwatch_gateway_mqtt_session_persistent",
+            "1 when the broker granted a session expiry > 0 (the session survives a disconnect)",
+            registry=r,
+        )
+        self.broker_dropped = Gauge(
+            "gridwatch_gateway_broker_dropped_messages",
+            "The broker's $SYS/broker/publish/messages/dropped (-1: not reported)",
+            registry=r,
+        )
+        self.last_reading_age = Gauge(
+            "gridwatch_gateway_last_reading_age_seconds",
+            "Seconds since the last valid reading arrived (-1: none yet)",
+            registry=r,
+        )
+        self.influx_up = Gauge(
+            "gridwatch_gateway_influx_up",
+            "1 while live writes go to InfluxDB, 0 while they go to the spool",
+            registry=r,
+        )
+        self.health = Gauge(
+            "gridwatch_gateway_health",
+            "Overall health: 0 ok, 1 degraded, 2 failing (see the JSON health for why)",
             registry=r,
         )
         self.batch_size = Histogram(

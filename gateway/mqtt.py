@@ -99,6 +99,8 @@ class MqttSource:
         self.metrics = metrics
         self.capacity = 2 * receive_maximum + 1_000
         self.dropped_qos0 = 0
+        self.session_persistent: bool | None = None
+        """After a connect: whether the broker granted a session expiry > 0 (CONNACK)."""
         self.subscribed = asyncio.Event()
         """Set while the current connection holds its subscriptions (tests wait on it)."""
 
@@ -226,10 +228,15 @@ class MqttSource:
             self._set_delay(self.backoff.next())
             return
         self.backoff.reset()
+        granted = getattr(properties, "SessionExpiryInterval", self.session_expiry_s)
+        self.session_persistent = int(granted) > 0
         log.info(
-            "MQTT connected to %s:%s (session present: %s)",
-            self.host, self.port, flags.session_present,
+            "MQTT connected to %s:%s (session present: %s, expiry granted: %s s)",
+            self.host, self.port, flags.session_present, granted,
         )  # fmt: skip
+        if not self.session_persistent:
+            log.error("the broker granted no persistent session: messages sent while we are "
+                      "away will be lost")  # fmt: skip
         if self.metrics is not None:
             self.metrics.connects.inc()
         options = SubscribeOptions(qos=1)
@@ -243,7 +250,11 @@ class MqttSource:
         reasons: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
-        refused = [str(r) for r in reasons if r.is_failure]
+        refused = [
+            f"{topic}: {r}"
+            for topic, r in zip(self.subscriptions, reasons, strict=False)
+            if r.is_failure and not topic.startswith("$SYS/")  # broker stats are optional
+        ]
         if refused:
             log.error("MQTT subscription refused for %s: %s", self.subscriptions, refused)
             return

@@ -7,6 +7,7 @@ defaults.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain import topics
+from gateway.spool import FullPolicy
 
 
 class MqttEndpoint:
@@ -62,6 +64,27 @@ class GatewaySettings(BaseSettings):
 
     batch_size: int = Field(default=5_000, ge=1, description="readings per InfluxDB write")
     batch_interval_s: float = Field(default=0.5, gt=0, description="longest wait before a write")
+    influx_retry_budget_s: float = Field(
+        default=5.0, gt=0, description="how long a live batch retries before it is spooled"
+    )
+
+    spool: bool = Field(default=True, description="spool to disk while InfluxDB is unavailable")
+    spool_path: Path | None = Field(
+        default=None, description="spool SQLite file (default var/spool/<client id>.sqlite)"
+    )
+    spool_max_readings: int = Field(default=5_000_000, ge=1, description="spool size limit")
+    spool_full_policy: FullPolicy = Field(
+        default=FullPolicy.REFUSE,
+        description="refuse: stop acking so the broker holds new readings; "
+        "drop_oldest: delete the oldest spooled readings (counted loss)",
+    )
+    spool_drain_batch: int = Field(default=50_000, ge=1, description="readings per drain write")
+    broker_stats: bool = Field(
+        default=True, description="follow $SYS/broker/publish/messages/dropped"
+    )
+    stale_after_s: float = Field(
+        default=300.0, gt=0, description="health is degraded when no reading came for this long"
+    )
 
     @field_validator("mqtt_url")
     @classmethod
@@ -79,3 +102,11 @@ class GatewaySettings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         return MqttEndpoint(self.mqtt_url)
+
+    @property
+    def spool_file(self) -> Path | None:
+        """Where the spool lives (None: no spool — a live batch then retries until stored)."""
+        if not self.spool:
+            return None
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.mqtt_client_id)
+        return self.spool_path or Path("var/spool") / f"{safe}.sqlite"
