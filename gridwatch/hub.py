@@ -94,7 +94,7 @@ async def serve_gateway(
     engine = RuleEngine(
         rules, registry, started_ns=time.time_ns(), state=await asyncio.to_thread(store.load)
     )
-    alarms = Alarms(engine, store, t.tickets, t.dispatcher)
+    alarms = Alarms(engine, store, t.tickets, t.dispatcher, book=rules)
     gateway = build_gateway(
         settings,
         registry,

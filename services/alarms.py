@@ -21,7 +21,10 @@ from typing import Any
 
 from domain.breach import Breach
 from domain.measurement import Measurement, Rejection, RejectReason
+from services.maintenance.store import MaintenanceStore
+from services.maintenance.watch import Held, MaintenanceWatch
 from services.notify.dispatcher import Dispatcher
+from services.rules.book import RuleBook
 from services.rules.engine import RuleEngine
 from services.rules.state import RuleStateStore
 from services.tickets.schemas import Notice
@@ -45,6 +48,7 @@ class Alarms:
         dispatcher: Dispatcher,
         *,
         clock: Callable[[], int] = time.time_ns,
+        book: RuleBook | None = None,
     ) -> None:
         self.engine = engine
         self.state = state
@@ -53,6 +57,12 @@ class Alarms:
         self.clock = clock
         self._lock = asyncio.Lock()
         self.breaches = 0
+        self.maintenance = MaintenanceWatch(  # `book` enables counting what windows held back
+            MaintenanceStore(tickets.engine, tickets.registry, clock=clock),
+            engine,
+            state,
+            book=book,
+        )
 
     async def accept(self, measurements: Sequence[Measurement]) -> None:
         now = self.clock()
@@ -60,7 +70,7 @@ class Alarms:
         breaches: list[Breach] = []
         for m in measurements:
             breaches.extend(evaluate(m, now))
-        await self._commit(breaches)
+        await self._commit(breaches, self.maintenance.observe(measurements))
 
     async def record(self, rejections: Sequence[Rejection]) -> None:
         breaches: list[Breach] = []
@@ -73,26 +83,38 @@ class Alarms:
         """Judge offline sensors and silent communities now."""
         await self._commit(self.engine.tick(self.clock()))
 
+    async def refresh_maintenance(self) -> None:
+        """Reload maintenance windows from the database (crews add them through the API)."""
+        await self.maintenance.refresh(self.clock())
+
     async def run_clock(self, interval_s: float = TICK_INTERVAL_S) -> None:
         """Tick forever; a failing tick is logged and retried at the next one."""
         while True:
+            try:
+                await self.refresh_maintenance()
+            except Exception:
+                log.exception("maintenance refresh failed")
             await asyncio.sleep(interval_s)
             try:
                 await self.tick()
             except Exception:
                 log.exception("offline check failed")
 
-    async def _commit(self, breaches: list[Breach]) -> None:
+    async def _commit(self, breaches: list[Breach], held: Held | None = None) -> None:
         changes = self.engine.changes()
-        if not breaches and not changes:
+        if not breaches and not changes and not held:
             return
         self.breaches += len(breaches)
         async with self._lock:
-            notices = await asyncio.to_thread(self._store, breaches, changes)
+            notices = await asyncio.to_thread(self._store, breaches, changes, held)
         self.dispatcher.submit(notices)
 
-    def _store(self, breaches: list[Breach], changes: StateChanges) -> list[Notice]:
+    def _store(
+        self, breaches: list[Breach], changes: StateChanges, held: Held | None = None
+    ) -> list[Notice]:
         notices = self.tickets.apply_all(breaches) if breaches else []
         if changes:
             self.state.save(changes)
+        if held:
+            self.maintenance.store.record_suppressed(held)
         return notices

@@ -24,7 +24,7 @@ from services.api.hub import Hub
 from services.api.live import follow_ticket_events
 from services.api.metrics import registry_for
 from services.api.readings import InfluxLastReadings, LastReadings, NoReadings
-from services.api.routes import health, rejections, sensors, tickets, trends
+from services.api.routes import health, maintenance, rejections, rules, sensors, tickets, trends
 from services.api.settings import ApiSettings
 from services.api.web import mount
 from services.auth.tokens import TokenStore
@@ -143,6 +143,8 @@ def create_app(
     errors.install(app)
     api = APIRouter(prefix=PREFIX)
     for r in (tickets.router, sensors.router, rejections.router, health.router, trends.router):
+        api.include_router(r)
+    for r in (maintenance.router, rules.router):
         api.include_router(r)
     app.include_router(api)
     if web:

@@ -23,6 +23,7 @@ class ApiSettings(TicketingSettings):
     influx_password: str | None = None
     influx_raw_retention: str = Field(default="INF", description="how long raw readings are kept")
     max_limit: int = 1000
+    rules: str | None = Field(default=None, description="rule overrides YAML (for dry-runs)")
 
     @property
     def host_port(self) -> tuple[str, int]:

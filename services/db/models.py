@@ -155,3 +155,28 @@ class DeliveryFailure(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text)
     failed_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class MaintenanceWindow(Base):
+    """A sensor under maintenance for a period: rules raise no new tickets for it meanwhile.
+
+    `announced`/`closed` record that the hub wrote the window's start and end into the
+    timelines of the sensor's active tickets; `suppressed` counts the distinct conditions the
+    rules held back (keys in `suppressed_keys`, JSON), so a restart does not count them twice.
+    """
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sensor: Mapped[str] = mapped_column(String(64), index=True)
+    grid: Mapped[str] = mapped_column(String(64), index=True)
+    start_ns: Mapped[int] = mapped_column(BigInteger)
+    end_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at_ns: Mapped[int] = mapped_column(BigInteger)
+    ended_by: Mapped[str | None] = mapped_column(String(100))
+    announced: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    suppressed_keys: Mapped[str] = mapped_column(Text, default="[]")

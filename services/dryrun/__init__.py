@@ -1,0 +1,16 @@
+"""Rule dry-run: one rule, possibly with changed limits, over past readings in InfluxDB, and the
+tickets it would have opened, without touching the ticket database (issue 7)."""
+
+from services.dryrun.book import DryRunError, parse_sets, single_rule_book
+from services.dryrun.runner import DryRun, DryRunResult, DryTicket, Scope, dry_run
+
+__all__ = [
+    "DryRun",
+    "DryRunError",
+    "DryRunResult",
+    "DryTicket",
+    "Scope",
+    "dry_run",
+    "parse_sets",
+    "single_rule_book",
+]

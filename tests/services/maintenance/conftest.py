@@ -1,0 +1,5 @@
+"""The API tests' app fixture (SQLite, test site, a token per role)."""
+
+from tests.services.api.conftest import api
+
+__all__ = ["api"]
