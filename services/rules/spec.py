@@ -89,6 +89,9 @@ class ThresholdRule(_Rule):
     for_: Duration = Field(alias="for")
     clear_for: Duration | None = None
     hysteresis: float | None = Field(default=None, ge=0)
+    ignore_below: float | None = None
+    """Values under this are not judged by the rule (the quantity is absent, not deviating:
+    a voltage of 0 during an outage is power.outage, not a voltage deviation)."""
     warning: Level | None = None
     critical: Level | None = None
 

@@ -47,7 +47,9 @@ def _breach(
 class ThresholdCheck:
     """One threshold rule for one metric."""
 
-    __slots__ = ("clear_limit", "clear_ns", "crit", "for_ns", "metric", "rule_id", "warn")
+    __slots__ = (
+        "clear_limit", "clear_ns", "crit", "for_ns", "ignore_below", "metric", "rule_id", "warn",
+    )  # fmt: skip
 
     def __init__(self, rule_id: str, rule: ThresholdRule) -> None:
         self.rule_id = rule_id
@@ -55,6 +57,7 @@ class ThresholdCheck:
         self.for_ns = int(rule.for_ * NS)
         clear_for = rule.clear_for if rule.clear_for is not None else rule.for_
         self.clear_ns = int(clear_for * NS)
+        self.ignore_below = rule.ignore_below
         self.warn = Limit(rule.warning, rule.hysteresis) if rule.warning else None
         self.crit = Limit(rule.critical, rule.hysteresis) if rule.critical else None
         lowest = self.warn or self.crit
@@ -65,6 +68,8 @@ class ThresholdCheck:
         return LatchState(sensor)
 
     def step(self, st: LatchState, v: float, ts: int, quiet: bool) -> Breach | None:
+        if self.ignore_below is not None and v < self.ignore_below:
+            return None  # not this rule's business: neither a violation nor a recovery
         crit, warn = self.crit, self.warn
         if crit is not None and crit.violated(v):
             sev = 2
