@@ -169,10 +169,12 @@ class Mosquitto(_Process):
 
 @dataclass(kw_only=True)
 class InfluxDB(_Process):
-    """An InfluxDB 1.x server with its own HTTP and RPC ports."""
+    """An InfluxDB 1.x server with its own HTTP and RPC ports. `http_extra` lines go into its
+    [http] section (e.g. `max-body-size = 2000` for a 413 test)."""
 
     name: str = "influxd"
     rpc_port: int = 0
+    http_extra: str = ""
 
     @property
     def url(self) -> str:
@@ -217,6 +219,7 @@ bind-address = "{self.host}:{self.rpc_port}"
   log-enabled = false
   suppress-write-log = true
   pprof-enabled = false
+{self.http_extra}
 [logging]
   level = "warn"
 """,
