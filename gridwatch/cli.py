@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from gridwatch.commands import broker_config, gateway, serve, simulate, token, up
+from gridwatch.commands import broker_config, gateway, report, rules, serve, simulate, token, up
 
 app = typer.Typer(
     name="gridwatch",
@@ -23,6 +23,8 @@ app.command("up")(up.command)
 app.command("simulate")(simulate.command)
 app.command("broker-config")(broker_config.command)
 app.add_typer(token.app, name="token")
+app.command("report")(report.command)
+app.add_typer(rules.app, name="rules")
 
 
 def main() -> None:
