@@ -69,8 +69,11 @@ class GatewaySettings(BaseSettings):
     )
 
     spool: bool = Field(default=True, description="spool to disk while InfluxDB is unavailable")
+    spool_dir: Path = Field(
+        default=Path("var/spool"), description="folder of the spool files, one per client id"
+    )
     spool_path: Path | None = Field(
-        default=None, description="spool SQLite file (default var/spool/<client id>.sqlite)"
+        default=None, description="spool SQLite file (default <spool_dir>/<client id>.sqlite)"
     )
     spool_max_readings: int = Field(default=5_000_000, ge=1, description="spool size limit")
     spool_full_policy: FullPolicy = Field(
@@ -109,4 +112,4 @@ class GatewaySettings(BaseSettings):
         if not self.spool:
             return None
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.mqtt_client_id)
-        return self.spool_path or Path("var/spool") / f"{safe}.sqlite"
+        return self.spool_path or self.spool_dir / f"{safe}.sqlite"

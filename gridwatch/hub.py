@@ -42,12 +42,15 @@ class RejectionFanOut:
             await sink.record(rejections)
 
 
-async def prepare_influx(settings: GatewaySettings, attempts: int = 30) -> None:
+async def prepare_influx(settings: GatewaySettings, attempts: int | None = None) -> None:
     """Create the database, its retention policies and hourly rollups (idempotent), so the
-    gateway writes where the trends read; waits for a database that is still starting."""
+    gateway writes where the trends read; retries while InfluxDB is unreachable (`attempts`
+    times, or until it answers)."""
     token = settings.influx_token.get_secret_value() if settings.influx_token else None
     password = settings.influx_password.get_secret_value() if settings.influx_password else None
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             async with InfluxQuery(
                 settings.influx_url, settings.influx_db, token, settings.influx_user, password
@@ -55,10 +58,10 @@ async def prepare_influx(settings: GatewaySettings, attempts: int = 30) -> None:
                 await ensure_retention(q, settings.influx_db, settings.influx_raw_retention)
             return
         except InfluxError as e:
-            if attempt == attempts:
+            if attempts is not None and attempt >= attempts:
                 raise
-            log.warning("InfluxDB not ready (%s); retrying", e)
-            await asyncio.sleep(1.0)
+            log.warning("InfluxDB not ready for the retention setup (%s); retrying", e)
+            await asyncio.sleep(min(30.0, attempt))
 
 
 async def run_gateway(
@@ -70,8 +73,10 @@ async def run_gateway(
     metrics: GatewayMetrics | None = None,
     on_ready: Callable[[Gateway, Alarms], None] | None = None,
 ) -> None:
-    """Run the ingest process until its gateway is stopped (`on_ready` receives it)."""
-    await prepare_influx(settings)
+    """Run the ingest process until its gateway is stopped (`on_ready` receives it).
+
+    The gateway starts at once even when InfluxDB is down (it spools); the retention setup
+    keeps trying beside it."""
     if ticketing.mqtt_url is None:  # ticket events go to the broker the readings come from
         ticketing = ticketing.model_copy(update={"mqtt_url": settings.mqtt_url})
     async with open_ticketing(ticketing, registry) as t:
@@ -104,9 +109,13 @@ async def serve_gateway(
     )
     if on_ready is not None:
         on_ready(gateway, alarms)
-    clock = asyncio.create_task(alarms.run_clock(), name="rules-clock")
+    background = [
+        asyncio.create_task(alarms.run_clock(), name="rules-clock"),
+        asyncio.create_task(prepare_influx(settings), name="influx-retention"),
+    ]
     try:
         await gateway.run()
     finally:
-        clock.cancel()
-        await asyncio.gather(clock, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)

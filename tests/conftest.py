@@ -71,6 +71,15 @@ def make_influxdb(tmp_path: Path) -> Iterator[Callable[..., InfluxDB]]:
     stop_all(*made)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _spool_in_temp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Gateways built from default settings spool into a temporary folder, not ./var/."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GRIDWATCH_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def topic_prefix() -> str:
     """A topic prefix of this test's own, so a shared broker carries no cross-talk."""

@@ -31,7 +31,7 @@ from domain.site import Registry, Site, SiteError, load_site
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 from gridwatch.brokerconf import BrokerOptions, write_broker_config
-from gridwatch.hub import prepare_influx, serve_gateway
+from gridwatch.hub import serve_gateway
 from gridwatch.processes import InfluxDB, Mosquitto, ServiceError, free_port, stop_all
 from services.alarms import Alarms
 from services.api.app import create_app
@@ -229,6 +229,7 @@ async def _run(
         mqtt_url=ends.mqtt_url,
         influx_url=ends.influx_url,
         mqtt_client_id="gridwatch-gateway",
+        spool_dir=var / "spool",
     )
     db_url = os.environ.get("GRIDWATCH_DB_URL") or f"sqlite:///{(var / 'gridwatch.db').resolve()}"
     api_settings = ApiSettings(
@@ -243,16 +244,20 @@ async def _run(
     host, port = api_settings.host_port
     if port != 0 and not _port_free(host, port):
         port = free_port(host)
-    await prepare_influx(gw_settings)
     ticketing_settings = TicketingSettings.model_validate(api_settings.model_dump())
     async with open_ticketing(ticketing_settings, registry) as t:
         tokens = await asyncio.to_thread(_demo_tokens, TokenStore(t.engine), the_site)
-        app = create_app(api_settings, registry=registry, ticketing=t)
+        gateways: list[Gateway] = []
+        app = create_app(
+            api_settings,
+            registry=registry,
+            ticketing=t,
+            ingest_health=lambda: gateways[0].health().as_dict() if gateways else None,
+        )
         server = _EmbeddedServer(
             uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         )
         stop = asyncio.Event()
-        gateways: list[Gateway] = []
 
         def ready(gateway: Gateway, _alarms: Alarms) -> None:
             gateways.append(gateway)

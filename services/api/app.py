@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -59,6 +60,7 @@ def create_app(
     live_poll_s: float = 1.0,
     web: bool = True,
     on_start: Callable[[Hub], None] | None = None,
+    ingest_health: Callable[[], dict[str, Any] | None] | None = None,
 ) -> FastAPI:
     """The API. `registry` overrides `settings.site`; `ticketing` is a ticket runtime opened by
     the caller (one process running gateway and API shares it), else the lifespan opens one
@@ -105,6 +107,7 @@ def create_app(
                 metrics=registry_for(lambda: holder[0] if holder else None),
                 trends=trends_service,
                 events=events,
+                ingest_health=ingest_health,
             )
             holder.append(hub)
             if on_start is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -31,3 +33,4 @@ class Hub:
     metrics: CollectorRegistry
     trends: Trends | None = None  # None without InfluxDB: trend routes answer 503
     events: EventHub | None = None  # the dashboard's live stream
+    ingest_health: Callable[[], dict[str, Any] | None] | None = None  # gateway in this process

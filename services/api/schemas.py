@@ -7,6 +7,7 @@ Request bodies forbid unknown fields: a client cannot slip `status`, `assignee`,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,3 +83,4 @@ class RejectionList(BaseModel):
 class Health(BaseModel):
     status: str
     database: bool
+    ingest: dict[str, Any] | None = None  # the gateway's health, when it runs in this process

@@ -116,7 +116,10 @@ def test_api_refuses_without_token_and_serves_the_dashboard(hub: Hub) -> None:
     page = httpx.get(f"{hub.url}/", timeout=10)
     assert page.status_code == 200
     assert "<html" in page.text.lower()
-    assert httpx.get(f"{hub.url}/api/v1/healthz", timeout=10).json()["status"] == "ok"
+    health = httpx.get(f"{hub.url}/api/v1/healthz", timeout=10).json()
+    assert health["database"] is True
+    assert health["ingest"]["broker_connected"] is True, health
+    assert health["ingest"]["spool_depth"] == 0, health
 
 
 def test_sigterm_stops_everything_it_started(hub: Hub) -> None:

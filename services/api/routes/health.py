@@ -1,4 +1,5 @@
-"""Liveness (no auth, for load balancers) and Prometheus metrics (officer/admin token)."""
+"""Health (no auth, for load balancers: 503 when failing, with what is wrong) and Prometheus
+metrics (officer/admin token)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ async def healthz(hub: HubDep, response: Response) -> Health:
         return True
 
     ok = await asyncio.to_thread(ping)
-    if not ok:
+    ingest = hub.ingest_health() if hub.ingest_health is not None else None
+    verdict = "ok" if ok else "failing"
+    if ingest is not None and ingest.get("status") != "ok" and ok:
+        verdict = str(ingest.get("status", "degraded"))
+    if verdict == "failing":
         response.status_code = 503
-    return Health(status="ok" if ok else "degraded", database=ok)
+    return Health(status=verdict, database=ok, ingest=ingest)
 
 
 @router.get("/metrics", response_class=Response)
