@@ -19,6 +19,7 @@ from prometheus_client import start_http_server
 from pydantic import ValidationError
 
 from domain.site import Registry, SiteError, load_site
+from gateway.cluster import Cluster
 from gateway.metrics import GatewayMetrics
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
@@ -59,6 +60,13 @@ def command(
     db_url: Annotated[
         str | None, typer.Option(help="Ticket database URL. Env: GRIDWATCH_DB_URL.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Gateway worker processes on one MQTT v5 $share subscription (1: in-process).",
+        ),
+    ] = 1,
     metrics_port: Annotated[
         int, typer.Option(help="Serve Prometheus metrics on this port (0: off).")
     ] = 0,
@@ -103,7 +111,30 @@ def command(
     metrics = GatewayMetrics()
     if metrics_port:
         start_http_server(metrics_port, registry=metrics.registry)
+    if workers > 1:
+        asyncio.run(_serve_cluster(settings, ticketing, registry, book, workers))
+        return
     asyncio.run(_serve(settings, ticketing, registry, book, metrics))
+
+
+async def _serve_cluster(
+    settings: GatewaySettings,
+    ticketing: TicketingSettings,
+    registry: Registry,
+    book: RuleBook,
+    workers: int,
+) -> None:
+    from gridwatch.cluster import run_cluster  # only the scaled-out process needs it
+
+    loop = asyncio.get_running_loop()
+
+    def ready(cluster: Cluster, _alarms: Alarms) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, cluster.stop)
+        log.info("gateway: %d sensors, %d workers on $share", len(registry), workers)
+
+    await run_cluster(settings, ticketing, registry, book, workers=workers, on_ready=ready)
+    log.info("gateway stopped")
 
 
 async def _serve(

@@ -9,7 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.db.models import RuleState
@@ -26,6 +27,9 @@ class SqlRuleStateStore:
     def save(self, changed: Mapping[tuple[str, str], dict[str, Any] | None]) -> None:
         if not changed:
             return
+        if self.engine.dialect.name in ("postgresql", "sqlite"):
+            self._save_bulk(changed)
+            return
         with Session(self.engine) as s, s.begin():
             for (sensor, rule), state in changed.items():
                 if state is None:
@@ -34,3 +38,30 @@ class SqlRuleStateStore:
                     )
                 else:
                     s.merge(RuleState(sensor=sensor, rule=rule, state=json.dumps(state)))
+
+    def _save_bulk(self, changed: Mapping[tuple[str, str], dict[str, Any] | None]) -> None:
+        """One executemany upsert and one executemany delete: the engine changes ~2 keys per
+        reading (offline, stuck), and a per-row ORM merge cost more than the whole ingest."""
+        rows = [
+            {"sensor": sensor, "rule": rule, "state": json.dumps(state)}
+            for (sensor, rule), state in changed.items()
+            if state is not None
+        ]
+        gone = [
+            {"s": sensor, "r": rule} for (sensor, rule), state in changed.items() if state is None
+        ]
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(RuleState)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["sensor", "rule"], set_={"state": upsert.excluded.state}
+        )
+        with self.engine.begin() as c:
+            if gone:
+                c.execute(
+                    delete(RuleState).where(
+                        RuleState.sensor == bindparam("s"), RuleState.rule == bindparam("r")
+                    ),
+                    gone,
+                )
+            if rows:
+                c.execute(upsert, rows)
