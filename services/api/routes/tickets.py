@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from services.api.deps import HubDep, PrincipalDep, WriterDep
 from services.api.schemas import AckCreate, CommentCreate, ResolveCreate, TicketList
@@ -20,6 +20,14 @@ from services.tickets.service import TicketFilter
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IdPattern = Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+TicketId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQL BIGINT: larger ids were a 500
+INT64 = 2**63 - 1
+
+
+def _ns(moment: datetime) -> int:
+    """Nanoseconds, clamped to the database's 64-bit range (years before 1677 or after 2262
+    were a 500; as a lower bound they select the same tickets clamped)."""
+    return max(-INT64, min(INT64, int(moment.timestamp() * 1e9)))
 
 
 @router.get("", response_model=TicketList)
@@ -43,7 +51,7 @@ async def list_tickets(
         kind=kind,
         severity=severity,
         sensor=sensor,
-        since_ns=int(since.timestamp() * 1e9) if since else None,
+        since_ns=_ns(since) if since else None,
         grids=who.scope,
         limit=min(limit, hub.settings.max_limit),
     )
@@ -52,7 +60,7 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def get_ticket(hub: HubDep, who: PrincipalDep, ticket_id: int) -> TicketPublic:
+async def get_ticket(hub: HubDep, who: PrincipalDep, ticket_id: TicketId) -> TicketPublic:
     return await asyncio.to_thread(hub.tickets.get, ticket_id, who.scope)
 
 
@@ -60,7 +68,7 @@ async def get_ticket(hub: HubDep, who: PrincipalDep, ticket_id: int) -> TicketPu
 async def acknowledge(
     hub: HubDep,
     who: WriterDep,
-    ticket_id: int,
+    ticket_id: TicketId,
     body: Annotated[AckCreate | None, Body()] = None,
 ) -> TicketPublic:
     """Take the ticket on: status open -> acknowledged (repeating it is harmless)."""
@@ -70,7 +78,9 @@ async def acknowledge(
 
 
 @router.post("/{ticket_id}/comments", response_model=TicketPublic, status_code=201)
-async def comment(hub: HubDep, who: WriterDep, ticket_id: int, body: CommentCreate) -> TicketPublic:
+async def comment(
+    hub: HubDep, who: WriterDep, ticket_id: TicketId, body: CommentCreate
+) -> TicketPublic:
     n = await asyncio.to_thread(hub.tickets.comment, ticket_id, who.name, body.text, who.scope)
     return n.ticket
 
@@ -79,7 +89,7 @@ async def comment(hub: HubDep, who: WriterDep, ticket_id: int, body: CommentCrea
 async def resolve(
     hub: HubDep,
     who: WriterDep,
-    ticket_id: int,
+    ticket_id: TicketId,
     body: Annotated[ResolveCreate | None, Body()] = None,
 ) -> TicketPublic:
     """Close the ticket. If the condition still holds, the next violation opens a new ticket
