@@ -77,7 +77,9 @@ def _publish(host: str, port: int, prefix: str, start: int, stop: int, step: int
     client.connect(host, port)
     client.loop_start()
     last = None
-    for i in range(start, stop, step):
+    for k, i in enumerate(range(start, stop, step)):
+        if last is not None and k % 20_000 == 0:
+            last.wait_for_publish(300)  # packet ids are 16-bit: never run 65,535 ahead
         topic = f"{prefix}/pond/{sensor_id(i % sensors)}/telemetry"
         last = client.publish(topic, payload(i, sensors, t0), qos=1)
     if last is not None:
