@@ -58,6 +58,7 @@ SHARE_GROUP = "gridwatch"
 _HEADER = struct.Struct(">IB")
 _MEASUREMENTS = ord("M")
 _REJECTIONS = ord("R")
+_HELLO = ord("H")  # body: the worker's index, sent once it holds its subscriptions
 
 
 def worker_client_id(base: str, index: int) -> str:
@@ -83,6 +84,11 @@ class SinkServer:
         self.rejections = rejections
         self.batches = 0
         self.readings = 0
+        self.ready: set[int] = set()
+        """Indexes of workers that announced their subscriptions."""
+        self.by_worker: dict[int, int] = {}
+        """Readings handed over per worker index (which members took part)."""
+        self.changed = asyncio.Event()
         self._lock = asyncio.Lock()
         self._server: asyncio.Server | None = None
         self._m = msgspec.msgpack.Decoder(list[Measurement])
@@ -99,23 +105,31 @@ class SinkServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            worker = -1
             while True:
                 head = await reader.readexactly(_HEADER.size)
                 size, kind = _HEADER.unpack(head)
                 body = await reader.readexactly(size)
-                ok = await self._handle(kind, body)
+                if kind == _HELLO:
+                    worker = int(body)
+                    self.ready.add(worker)
+                    ok = True
+                else:
+                    ok = await self._handle(kind, body, worker)
                 writer.write(b"\x00" if ok else b"\x01")
+                self.changed.set()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    async def _handle(self, kind: int, body: bytes) -> bool:
+    async def _handle(self, kind: int, body: bytes, worker: int) -> bool:
         try:
             async with self._lock:
                 if kind == _MEASUREMENTS:
                     batch = self._m.decode(body)
                     self.readings += len(batch)
+                    self.by_worker[worker] = self.by_worker.get(worker, 0) + len(batch)
                     await self.measurements.accept(batch)
                 else:
                     await self.rejections.record(self._r.decode(body))
@@ -143,8 +157,12 @@ class RemoteSink:
     async def record(self, rejections: Sequence[Rejection]) -> None:
         await self._send(_REJECTIONS, rejections)
 
-    async def _send(self, kind: int, items: Sequence[Any]) -> None:
-        body = self._enc.encode(items)
+    async def hello(self, index: int) -> None:
+        """Tell the parent this worker holds its subscriptions."""
+        await self._send(_HELLO, None, str(index).encode())
+
+    async def _send(self, kind: int, items: Sequence[Any] | None, raw: bytes = b"") -> None:
+        body = self._enc.encode(items) if items is not None else raw
         async with self._lock:
             if self._conn is None:
                 self._conn = await asyncio.open_unix_connection(str(self.path))
@@ -191,9 +209,16 @@ async def _worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, gateway.stop)
+
+    async def announce() -> None:
+        await gateway.source.subscribed.wait()
+        await sink.hello(index)
+
+    hello = asyncio.create_task(announce())
     try:
         await gateway.run()
     finally:
+        hello.cancel()
         await sink.close()
 
 
@@ -232,6 +257,15 @@ class Cluster:
         self._stopping = asyncio.Event()
         self._ctx = multiprocessing.get_context("spawn")
         self._members: list[_Member] = []
+
+    async def wait_ready(self) -> None:
+        """Until every worker holds its subscriptions."""
+        while self.server is None or len(self.server.ready) < self.workers:
+            if self.server is not None:
+                self.server.changed.clear()
+                await self.server.changed.wait()
+            else:
+                await asyncio.sleep(0.05)
 
     def stop(self) -> None:
         """Stop every worker gracefully (each commits what it holds), then return from run."""
