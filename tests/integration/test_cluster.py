@@ -40,7 +40,7 @@ async def stored_points(influx: InfluxDB, db: str) -> int:
         series = r.json()["results"][0].get("series") or []
         names = [v[0] for v in series[0]["values"]] if series else []
         for name in names:
-            r = await http.get("/query", params={"db": db, "q": f'SELECT * FROM "{name}"'})
+            r = await http.get("/query", params={"db": db, "q": f'SELECT * FROM "{name}"'})  # noqa: S608 - names from SHOW
             found = r.json()["results"][0].get("series") or []
             total += sum(len(s["values"]) for s in found)
     return total
@@ -76,7 +76,7 @@ async def test_two_workers_on_one_share_store_every_reading_once_and_tickets_onc
     began = time.monotonic()
     try:
         async with asyncio.timeout(60):
-            cluster, alarms = await ready
+            cluster, _alarms = await ready
             await cluster.wait_ready()
         await publish_all(emissions, mosquitto, start)
         server = cluster.server
