@@ -7,12 +7,13 @@ process (gateway, API, `gridwatch token`) meets the same schema without a separa
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "sqlite:///./var/gridwatch.db"
@@ -52,12 +53,21 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(u, pool_pre_ping=True)
 
 
+_MIGRATING = threading.Lock()
+"""Alembic's `context` is module-global: two migrations in one process must take turns."""
+
+_PG_MIGRATION_LOCK = 0x67726964  # "grid": any constant shared by every GridWatch process
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe with concurrent starters on
-    PostgreSQL because Alembic runs the upgrade in one transaction)."""
+    """Bring the schema to the newest migration (idempotent). Concurrent starters take turns:
+    threads of one process on a lock, processes sharing a PostgreSQL on an advisory lock held
+    for the migration's transaction, so the later one finds the schema at head."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    with _MIGRATING, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
