@@ -66,7 +66,8 @@ class DropCheck:
         if not st.active:
             if top is None or top[1] - v <= self.drop or quiet:
                 return None
-            st.active, st.ref, st.since, st.clear_since = True, top[1], top[0], None
+            # opened at the reading that shows the fall, not at the healthy reference level
+            st.active, st.ref, st.since, st.clear_since = True, top[1], ts, None
             st.dirty = True
             return self._breach(st, Change.RAISED, ts, top[1] - v)
         fallen = st.ref - v

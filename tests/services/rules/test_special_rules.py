@@ -107,7 +107,7 @@ def test_burst_is_a_fast_drop(make_engine: Callable[..., RuleEngine]) -> None:
     assert raised.severity is Severity.CRITICAL
     assert raised.comparison == "drop"
     assert abs((raised.value or 0) - 0.06) < 1e-9
-    assert raised.since_ns == T0 + 4 * MIN  # the last reading at the pre-drop level
+    assert raised.since_ns == T0 + 6 * MIN  # the first reading showing the fall (0.24)
     assert out[-1].at_ns == T0 + 14 * MIN  # back at 0.30 from minute 9, held 5 min
 
 
