@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.hub import Hub
@@ -63,3 +63,7 @@ def get_overseer(principal: PrincipalDep) -> Principal:
 
 
 OverseerDep = Annotated[Principal, Depends(get_overseer)]
+
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A database row id in a path: SQL BIGINT, so a larger number is a 422, never a 500."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 
 from services.tickets.errors import TicketConflict, TicketNotFound
 
@@ -16,6 +17,17 @@ async def _conflict(_: Request, e: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(e)}, status_code=status.HTTP_409_CONFLICT)
 
 
+async def _http(request: Request, e: Exception) -> Response:
+    """A 422 raised with a sentence gets the same shape as FastAPI's own validation errors
+    (a list of {loc, msg, type}), so clients and the OpenAPI schema see one 422 format."""
+    assert isinstance(e, HTTPException)  # noqa: S101 - registered for HTTPException only
+    if e.status_code == status.HTTP_422_UNPROCESSABLE_CONTENT and isinstance(e.detail, str):
+        body = {"detail": [{"loc": ["query"], "msg": e.detail, "type": "value_error"}]}
+        return JSONResponse(body, status_code=e.status_code, headers=e.headers)
+    return await http_exception_handler(request, e)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(TicketNotFound, _not_found)
     app.add_exception_handler(TicketConflict, _conflict)

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import atheris  # noqa: F401 - a dev dependency; the run below needs it installed
 import pytest
-
-pytest.importorskip("atheris")
 
 from tests.fuzz.atheris_ingest import SEEDS
 

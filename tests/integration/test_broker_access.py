@@ -471,7 +471,7 @@ def test_queued_messages_for_the_offline_gateway_survive_a_broker_restart(
 def server_cert(tmp_path: Path) -> tuple[Path, Path]:
     """A throw-away self-signed certificate for 127.0.0.1."""
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+        pytest.fail("openssl is needed to make a test certificate: apt-get install openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

@@ -59,7 +59,7 @@ def setting(conf: str, name: str) -> list[str]:
 def test_a_hash_from_mosquitto_passwd_verifies_and_is_reproduced(tmp_path: Path) -> None:
     tool = shutil.which("mosquitto_passwd")
     if tool is None:
-        pytest.skip("mosquitto_passwd is not installed (the generator does not need it)")
+        pytest.fail("mosquitto_passwd is missing: apt-get install mosquitto (make test does)")
     pwfile = tmp_path / "pw"
     subprocess.run([tool, "-c", "-b", str(pwfile), "alice", "s3cret ü"], check=True)
     theirs = parse_password_file(pwfile.read_text())["alice"]

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import river
 
 from domain.site import Site
 from simulators.replay import ReplayError, read_series
@@ -17,7 +18,6 @@ from simulators.scenario import parse_scenario
 from simulators.simulation import Simulation
 from tests.simulators.wire import decode
 
-river = pytest.importorskip("river", reason="river is a dev dependency (pip install -e .[dev])")
 CSV = Path(river.__file__).parent / "datasets" / "water-flow.csv"
 FLAT_FROM = datetime.fromisoformat("2022-03-29T09:00:00+02:00").timestamp()
 MISSING_HOUR = datetime.fromisoformat("2022-03-29T04:00:00+02:00").timestamp()

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.api.deps import HubDep, PrincipalDep, WriterDep
+from services.api.deps import HubDep, PrincipalDep, RowId, WriterDep
 from services.maintenance.store import (
     MaintenanceError,
     MaintenanceStore,
@@ -115,7 +115,7 @@ async def create_window(hub: HubDep, who: WriterDep, body: WindowCreate) -> Wind
 
 
 @router.delete("/{window_id}", response_model=WindowPublic)
-async def end_window(hub: HubDep, who: WriterDep, window_id: int) -> WindowPublic:
+async def end_window(hub: HubDep, who: WriterDep, window_id: RowId) -> WindowPublic:
     """End a window now (a window that has not started is cancelled)."""
     store = _store(hub)
     try:

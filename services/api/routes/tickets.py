@@ -10,9 +10,9 @@ import asyncio
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Query
 
-from services.api.deps import HubDep, PrincipalDep, WriterDep
+from services.api.deps import HubDep, PrincipalDep, RowId, WriterDep
 from services.api.schemas import AckCreate, CommentCreate, ResolveCreate, TicketList
 from services.tickets.schemas import TicketPublic
 from services.tickets.service import TicketFilter
@@ -20,7 +20,7 @@ from services.tickets.service import TicketFilter
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IdPattern = Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
-TicketId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # SQL BIGINT: larger ids were a 500
+TicketId = RowId
 INT64 = 2**63 - 1
 
 

@@ -118,7 +118,7 @@ async def test_refused_requests(
     q = {"sensor": "tap-1", "metric": "chlorine", **params}
     r = await api.get("/api/v1/series", params=q, headers=_auth("officer"))
     assert r.status_code == code
-    assert words in r.json()["detail"]
+    assert words in str(r.json()["detail"])
 
 
 async def test_pond_status_and_indicators(api: httpx.AsyncClient) -> None:
