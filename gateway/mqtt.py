@@ -1,19 +1,14 @@
-"""The MQTT consumer adapter: a lean MQTT v5 client on asyncio, acknowledging QoS 1 messages
-only after the batch holding them is committed (reliability.md: aiomqtt cannot defer acks).
-
-Why not paho: profiling the full gateway's backlog drain put ~42% of all samples in paho's
-network thread (per-message `MQTTMessage` and v5 `Properties` objects, callback dispatch) and
-another ~12% in waking the event loop from that thread; one PUBACK write per message on top.
-This client speaks only what the gateway needs — CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH in
-(properties skipped), PUBACK out in batches (one socket write per commit), PINGREQ,
-DISCONNECT — inside the event loop, so there is no thread and no lock.
+"""The MQTT consumer adapter: paho-mqtt 2.x under asyncio, acknowledging QoS 1 messages only
+after the batch holding them is committed (reliability.md: aiomqtt cannot defer acks yet).
 
 - MQTT v5, `clean_start=False` with a Session Expiry Interval > 0: the broker keeps our
   subscriptions and queues messages while we are away, and redelivers unacknowledged ones.
-- A bounded in-flight window (the v5 Receive Maximum): the broker sends at most that many
-  unacknowledged QoS 1 messages, which also bounds our inbox, and packet ids (16-bit) never
-  run out.
+- `manual_ack=True` and a bounded in-flight window (the v5 Receive Maximum): the broker sends at
+  most that many unacknowledged QoS 1 messages, which also bounds our inbox, and packet ids
+  (16-bit) never run out.
 - Reconnect with jittered exponential backoff; subscriptions are renewed on every connect.
+- Messages cross from paho's network thread to asyncio through a deque; the loop is woken with
+  `call_soon_threadsafe` once per burst, not once per message (each wake-up is a syscall).
 - Packet ids belong to one connection: a message received before a reconnect is never
   acknowledged on the next connection (that could ack a different message with the same id);
   the broker redelivers it and the idempotent InfluxDB write absorbs the repeat.
@@ -23,50 +18,38 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import random
-import socket
-import struct
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.metrics import GatewayMetrics
 
 log = logging.getLogger(__name__)
 
-_U16 = struct.Struct(">H")
-_PUBACK = struct.Struct(">BBH")  # type, remaining length 2, packet id
-_PINGREQ = b"\xc0\x00"
-_DISCONNECT = b"\xe0\x00"
 
-
+@dataclass(frozen=True, slots=True)
 class Message:
     """One received message; `mid` and `generation` identify it for the acknowledgement."""
 
-    __slots__ = ("generation", "mid", "payload", "qos", "received_ns", "retain", "topic")
-
-    def __init__(
-        self,
-        topic: str,
-        payload: bytes,
-        qos: int,
-        retain: bool,
-        mid: int,
-        generation: int,
-        received_ns: int,
-    ) -> None:
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = retain
-        self.mid = mid
-        self.generation = generation
-        self.received_ns = received_ns
-
-    def __repr__(self) -> str:
-        return f"Message({self.topic!r}, {len(self.payload)} bytes, qos={self.qos}, mid={self.mid})"
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    mid: int
+    generation: int
+    received_ns: int
 
 
 class Backoff:
@@ -85,149 +68,6 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempts = 0
-
-
-class MqttError(Exception):
-    """The broker refused us or spoke something we do not understand."""
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _string(s: str) -> bytes:
-    b = s.encode()
-    return _U16.pack(len(b)) + b
-
-
-def _packet(kind: int, body: bytes) -> bytes:
-    return bytes([kind]) + _varint(len(body)) + body
-
-
-class _Protocol(asyncio.Protocol):
-    """Parses the byte stream of one connection into packets for its MqttSource."""
-
-    def __init__(self, source: MqttSource, generation: int) -> None:
-        self.source = source
-        self.generation = generation
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
-        self.heard = time.monotonic()
-        self.connack: asyncio.Future[tuple[bool, int]] = asyncio.get_running_loop().create_future()
-        self.suback: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError("MQTT needs a stream transport")
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for f in (self.connack, self.suback):
-            if not f.done():
-                f.set_exception(ConnectionError("connection lost"))
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        self.heard = time.monotonic()
-        buf = self.buffer
-        buf += data
-        size = len(buf)
-        pos = 0
-        now = time.time_ns()
-        source = self.source
-        inbox = source._inbox
-        generation = self.generation
-        got = False
-        try:
-            while pos + 2 <= size:
-                head = buf[pos]
-                # remaining length: a variable byte integer of 1-4 bytes
-                length = 0
-                shift = 0
-                i = pos + 1
-                while True:
-                    if i >= size:
-                        raise _Incomplete
-                    byte = buf[i]
-                    length |= (byte & 0x7F) << shift
-                    i += 1
-                    if not byte & 0x80:
-                        break
-                    shift += 7
-                    if shift > 21:
-                        raise MqttError("malformed remaining length")
-                end = i + length
-                if end > size:
-                    break
-                kind = head >> 4
-                if kind == 3:  # PUBLISH
-                    qos = (head >> 1) & 3
-                    tlen = (buf[i] << 8) | buf[i + 1]
-                    j = i + 2 + tlen
-                    topic = buf[i + 2 : j].decode()
-                    mid = 0
-                    if qos:
-                        mid = (buf[j] << 8) | buf[j + 1]
-                        j += 2
-                    # v5 properties: skip them (a variable byte integer length)
-                    plen = 0
-                    shift = 0
-                    while True:
-                        byte = buf[j]
-                        j += 1
-                        plen |= (byte & 0x7F) << shift
-                        if not byte & 0x80:
-                            break
-                        shift += 7
-                    j += plen
-                    if qos == 0 and len(inbox) >= source.capacity:
-                        source.dropped_qos0 += 1
-                    else:
-                        inbox.append(
-                            Message(topic, bytes(buf[j:end]), qos, bool(head & 1), mid,
-                                    generation, now)
-                        )  # fmt: skip
-                        got = True
-                elif kind == 2:  # CONNACK
-                    if not self.connack.done():
-                        self.connack.set_result((bool(buf[i] & 1), buf[i + 1]))
-                elif kind == 9:  # SUBACK
-                    if not self.suback.done():
-                        self.suback.set_result(bytes(buf[i:end]))
-                elif kind == 14:  # DISCONNECT from the server
-                    reason = buf[i] if length else 0
-                    log.warning("MQTT broker sent DISCONNECT (reason 0x%02x)", reason)
-                # PINGRESP (13), PUBACK for nothing we sent, etc.: nothing to do
-                pos = end
-        except _Incomplete:
-            pass
-        except (MqttError, IndexError, UnicodeDecodeError) as e:
-            log.error("MQTT stream from the broker is malformed (%s); reconnecting", e)
-            if self.transport is not None:
-                self.transport.abort()
-        if pos:
-            del buf[:pos]
-        if got:
-            source._ready.set()
-
-
-class _Incomplete(Exception):
-    pass
-
-
-def _factory(protocol: _Protocol) -> Callable[[], _Protocol]:
-    return lambda: protocol
 
 
 class MqttSource:
@@ -252,9 +92,6 @@ class MqttSource:
         self.host = host
         self.port = port
         self.subscriptions = list(subscriptions)
-        self.client_id = client_id
-        self.username = username
-        self.password = password
         self.session_expiry_s = session_expiry_s
         self.receive_maximum = receive_maximum
         self.keepalive_s = keepalive_s
@@ -262,20 +99,44 @@ class MqttSource:
         self.metrics = metrics
         self.capacity = 2 * receive_maximum + 1_000
         self.dropped_qos0 = 0
+        self.session_persistent: bool | None = None
+        """After a connect: whether the broker granted a session expiry > 0 (CONNACK)."""
         self.subscribed = asyncio.Event()
         """Set while the current connection holds its subscriptions (tests wait on it)."""
 
         self._inbox: collections.deque[Message] = collections.deque()
         self._ready = asyncio.Event()
+        self._wake_pending = False
         self._generation = 0
-        self._protocol: _Protocol | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._ack_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._interrupted = False
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if username is not None:
+            self._client.username_pw_set(username, password)
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> MqttSource:
-        self._task = asyncio.create_task(self._run(), name="mqtt-connection")
+        self._loop = asyncio.get_running_loop()
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
+        props.SessionExpiryInterval = self.session_expiry_s
+        props.ReceiveMaximum = self.receive_maximum
+        self._set_delay(self.backoff.next())
+        self._client.connect_async(
+            self.host, self.port, self.keepalive_s, clean_start=False, properties=props
+        )
+        self._client.loop_start()
         return self
 
     async def __aexit__(
@@ -284,105 +145,14 @@ class MqttSource:
         await self.close()
 
     async def close(self) -> None:
-        """Disconnect (after any acks already written: the socket sends in order). Unacknowledged
-        messages stay with the broker for the next session."""
-        self._closing = True
-        self._generation += 1
-        p = self._protocol
-        if p is not None and p.transport is not None and not p.transport.is_closing():
-            p.transport.write(_DISCONNECT)
-            p.transport.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.subscribed.clear()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        await asyncio.sleep(self.backoff.next() if self.backoff.attempts else 0)
-        while not self._closing:
+        """Disconnect (after any acks already queued: paho sends in order) and stop the network
+        thread. Unacknowledged messages stay with the broker for the next session."""
+        with self._ack_lock:
             self._generation += 1
-            protocol = _Protocol(self, self._generation)
-            try:
-                await loop.create_connection(_factory(protocol), self.host, self.port)
-            except OSError as e:
-                delay = self.backoff.next()
-                log.warning(
-                    "MQTT broker %s:%s unreachable (%s); retrying in %.1f s",
-                    self.host, self.port, e, delay,
-                )  # fmt: skip
-                await asyncio.sleep(delay)
-                continue
-            self._protocol = protocol
-            try:
-                await self._session(protocol)
-            except (MqttError, ConnectionError, TimeoutError) as e:
-                log.warning("MQTT connection failed: %s", e)
-            finally:
-                self._generation += 1
-                self.subscribed.clear()
-                if protocol.transport is not None:
-                    protocol.transport.abort()
-            if self._closing:
-                return
-            delay = self.backoff.next()
-            log.warning("MQTT disconnected; reconnecting in %.1f s", delay)
-            await asyncio.sleep(delay)
-
-    async def _session(self, protocol: _Protocol) -> None:
-        transport = protocol.transport
-        if transport is None:
-            raise ConnectionError("not connected")
-        transport.write(self._connect_packet())
-        async with asyncio.timeout(max(10, self.keepalive_s)):
-            present, reason = await protocol.connack
-        if reason >= 0x80:
-            raise MqttError(f"broker refused the connection (reason 0x{reason:02x})")
-        self.backoff.reset()
-        log.info("MQTT connected to %s:%s (session present: %s)", self.host, self.port, present)
-        if self.metrics is not None:
-            self.metrics.connects.inc()
-        body = bytearray(_U16.pack(1))
-        body += b"\x00"  # no properties
-        for topic in self.subscriptions:
-            body += _string(topic) + b"\x01"  # QoS 1
-        transport.write(_packet(0x82, bytes(body)))
-        async with asyncio.timeout(max(10, self.keepalive_s)):
-            suback = await protocol.suback
-        codes = suback[3:] if len(suback) >= 3 else b""
-        refused = [c for c in codes if c >= 0x80]
-        if refused:
-            log.error("MQTT subscription refused for %s: %s", self.subscriptions, refused)
-        else:
-            self.subscribed.set()
-        while not protocol.lost.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(protocol.lost), self.keepalive_s * 0.5)
-            if protocol.lost.done():
-                return
-            if time.monotonic() - protocol.heard > self.keepalive_s * 1.5:
-                raise TimeoutError(f"no word from the broker in {self.keepalive_s * 1.5:.0f} s")
-            transport.write(_PINGREQ)
-
-    def _connect_packet(self) -> bytes:
-        flags = 0x00  # clean_start = 0: resume the durable session
-        if self.username is not None:
-            flags |= 0x80
-            if self.password is not None:
-                flags |= 0x40
-        props = (
-            b"\x11" + struct.pack(">I", self.session_expiry_s)
-            + b"\x21" + _U16.pack(self.receive_maximum)
-        )  # fmt: skip
-        body = bytearray(_string("MQTT") + bytes([5, flags]) + _U16.pack(self.keepalive_s))
-        body += _varint(len(props)) + props
-        body += _string(self.client_id)
-        if self.username is not None:
-            body += _string(self.username)
-            if self.password is not None:
-                body += _string(self.password)
-        return _packet(0x10, bytes(body))
+        self._closing = True
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self.subscribed.clear()
 
     # -- receiving ----------------------------------------------------------------------------
     async def receive(self, max_messages: int) -> list[Message]:
@@ -392,13 +162,11 @@ class MqttSource:
             if self._interrupted:
                 return []
             self._ready.clear()
+            if self._inbox:
+                break
             await self._ready.wait()
         inbox = self._inbox
-        if len(inbox) <= max_messages:
-            taken = list(inbox)
-            inbox.clear()
-            return taken
-        return [inbox.popleft() for _ in range(max_messages)]
+        return [inbox.popleft() for _ in range(min(max_messages, len(inbox)))]
 
     def interrupt(self) -> None:
         """Stop handing out messages: a waiting `receive` returns [] now, and every later one
@@ -412,15 +180,116 @@ class MqttSource:
         return len(self._inbox)
 
     def ack(self, messages: Iterable[Message]) -> int:
-        """Acknowledge QoS 1 messages of the current connection in one socket write; returns
-        how many were acked. Messages from an earlier connection are skipped: the broker will
-        redeliver them."""
-        p = self._protocol
-        if p is None or p.transport is None or p.transport.is_closing():
-            return 0
-        generation = p.generation
-        pack = _PUBACK.pack
-        out = [pack(0x40, 2, m.mid) for m in messages if m.qos and m.generation == generation]
-        if out:
-            p.transport.write(b"".join(out))
-        return len(out)
+        """Acknowledge QoS 1 messages of the current connection; returns how many were acked.
+        Messages from an earlier connection are skipped: the broker will redeliver them."""
+        acked = 0
+        with self._ack_lock:
+            generation = self._generation
+            client_ack = self._client.ack
+            for m in messages:
+                if m.qos and m.generation == generation:
+                    client_ack(m.mid, m.qos)
+                    acked += 1
+        return acked
+
+    # -- paho callbacks (network thread) ------------------------------------------------------
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        if msg.qos == 0 and len(self._inbox) >= self.capacity:
+            self.dropped_qos0 += 1
+            return
+        payload = msg.payload if type(msg.payload) is bytes else bytes(msg.payload)
+        self._inbox.append(
+            Message(
+                msg.topic, payload, msg.qos, msg.retain, msg.mid, self._generation, time.time_ns()
+            )
+        )
+        if not self._wake_pending:
+            self._wake_pending = True
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        self._ready.set()
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._ack_lock:
+            self._generation += 1
+        if reason.is_failure:
+            log.error("MQTT broker %s:%s refused the connection: %s", self.host, self.port, reason)
+            self._set_delay(self.backoff.next())
+            return
+        self.backoff.reset()
+        granted = getattr(properties, "SessionExpiryInterval", self.session_expiry_s)
+        self.session_persistent = int(granted) > 0
+        log.info(
+            "MQTT connected to %s:%s (session present: %s, expiry granted: %s s)",
+            self.host, self.port, flags.session_present, granted,
+        )  # fmt: skip
+        if not self.session_persistent:
+            log.error("the broker granted no persistent session: messages sent while we are "
+                      "away will be lost")  # fmt: skip
+        if self.metrics is not None:
+            self.metrics.connects.inc()
+        options = SubscribeOptions(qos=1)
+        client.subscribe([(topic, options) for topic in self.subscriptions])
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [
+            f"{topic}: {r}"
+            for topic, r in zip(self.subscriptions, reasons, strict=False)
+            if r.is_failure and not topic.startswith("$SYS/")  # broker stats are optional
+        ]
+        if refused:
+            log.error("MQTT subscription refused for %s: %s", self.subscriptions, refused)
+            return
+        self._call(self.subscribed.set)
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._ack_lock:
+            self._generation += 1
+        self._call(self.subscribed.clear)
+        if self._closing:
+            return
+        delay = self.backoff.next()
+        self._set_delay(delay)
+        log.warning("MQTT disconnected (%s); reconnecting in %.1f s", reason, delay)
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        delay = self.backoff.next()
+        self._set_delay(delay)
+        log.warning(
+            "MQTT broker %s:%s unreachable; retrying in %.1f s", self.host, self.port, delay
+        )
+
+    def _set_delay(self, seconds: float) -> None:
+        """paho waits `min_delay` before its next reconnect when the delay is reset, which is
+        how our jittered delay replaces its fixed doubling."""
+        self._client.reconnect_delay_set(seconds, seconds)  # type: ignore[arg-type]  # paho annotates int, sleeps on float
+
+    def _call(self, fn: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(fn)
