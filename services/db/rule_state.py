@@ -9,11 +9,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.db.models import RuleState
+
+_PG_SAVE_LOCK = 0x72756C65  # "rule": the advisory lock key every hub's state save shares
 
 
 class SqlRuleStateStore:
@@ -56,6 +58,10 @@ class SqlRuleStateStore:
             index_elements=["sensor", "rule"], set_={"state": upsert.excluded.state}
         )
         with self.engine.begin() as c:
+            if dialect is postgresql:
+                # Hubs evaluating the same stream save the same keys in different orders
+                # (the engine's dirty set): take turns, or their row locks deadlock.
+                c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SAVE_LOCK})
             if gone:
                 c.execute(
                     delete(RuleState).where(
