@@ -82,7 +82,13 @@ def _window(
     start_ns = _ns(start, registry) if start else stop_ns - int(default.total_seconds()) * NS
     if stop_ns <= start_ns:
         raise HTTPException(422, "stop must be after start")
+    if start_ns < EARLIEST_NS or stop_ns > LATEST_NS:
+        raise HTTPException(422, "times must lie between 1970 and 2200")
     return start_ns, stop_ns
+
+
+EARLIEST_NS = 0
+LATEST_NS = 7_258_118_400 * NS  # 2200-01-01: InfluxDB's nanosecond times end in 2262
 
 
 def _at(t_ns: int, registry: Registry) -> datetime:
