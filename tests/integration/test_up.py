@@ -4,6 +4,7 @@ tokens, the dashboard served, and everything stopped by SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -120,6 +121,36 @@ def test_api_refuses_without_token_and_serves_the_dashboard(hub: Hub) -> None:
     assert health["database"] is True
     assert health["ingest"]["broker_connected"] is True, health
     assert health["ingest"]["spool_depth"] == 0, health
+
+
+def test_a_reading_published_by_hand_as_the_readme_says(hub: Hub) -> None:
+    """The README's first session: mosquitto_pub as a device with its own password; a bad
+    value next to a good one is refused, counted and inspectable, the good one stored."""
+    var = Path(hub.banner.split("data, logs")[1].split()[0])
+    creds = json.loads((var / "broker" / "credentials.json").read_text(encoding="utf-8"))
+    device = creds["devices"]["pond-qp-01"]
+    port = hub.banner.split("MQTT")[1].split()[0].rsplit(":", 1)[1]
+    stamp = int(time.time())
+    payload = json.dumps({"ts": stamp, "values": {"do": 6.5, "ph": "high"}})
+    subprocess.run(
+        ["mosquitto_pub", "-p", port, "-u", device["username"], "-P", device["password"],
+         "-i", device["client_id"], "-q", "1", "-t", device["telemetry"], "-m", payload],
+        check=True, timeout=10,
+    )  # fmt: skip
+    officer = {"Authorization": f"Bearer {hub.tokens['officer']}"}
+    deadline = time.monotonic() + 20
+    mine: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not mine:
+        r = httpx.get(f"{hub.url}/api/v1/rejections", headers=officer, timeout=10)
+        mine = [x for x in r.json()["rejections"] if str(stamp) in str(x.get("payload_head"))]
+        time.sleep(0.3)
+    assert mine, "the refused value never showed up in /rejections"
+    assert mine[0]["reason"] == "malformed"
+    assert mine[0]["sensor"] == "pond-qp-01"
+    influx = hub.banner.split("InfluxDB")[1].split()[0]
+    q = f"SELECT do FROM pond WHERE sensor='pond-qp-01' AND time = {stamp}s"  # noqa: S608 - our literal
+    rows = httpx.get(f"{influx}/query", params={"db": "gridwatch", "q": q}, timeout=10).json()
+    assert rows["results"][0]["series"][0]["values"][0][1] == 6.5
 
 
 def test_sigterm_stops_everything_it_started(hub: Hub) -> None:
