@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.catalog import CATALOG, HEALTH, Kind, Metric
+from services.influx.retention import Layout
 from services.trends.standards import (
     BLACK_ODOROUS,
     CHLORINE_COMPLIANT,
@@ -27,6 +28,8 @@ from services.trends.standards import (
 OUT = Path(__file__).parent / "dashboards"
 DS = {"type": "influxdb", "uid": "gridwatch-influx"}
 TZ = "Asia/Shanghai"
+ROLLUP_RP = Layout().rollup_rp
+"""The retention policy ensure_retention rolls raw readings up into."""
 
 UNITS = {"Cel": "celsius", "%": "percent", "V": "volt", "A": "amp", "Hz": "hertz", "m": "lengthm"}
 
@@ -136,8 +139,14 @@ KIND_NAMES = {
 }
 
 
+MAINS_POWERED = frozenset({Kind.POWER})
+"""Kinds whose devices run off the mains and report no battery (the simulators model them so):
+a battery panel on their board would stay empty."""
+
+
 def kind_dashboard(kind: Kind) -> dict[str, Any]:
-    metrics = [*CATALOG[kind].values(), *HEALTH.values()]
+    health = [m for m in HEALTH.values() if not (kind in MAINS_POWERED and m.name == "battery_v")]
+    metrics = [*CATALOG[kind].values(), *health]
     panels = []
     for i, m in enumerate(metrics):
         grid = ((i % 2) * 12, (i // 2) * 8, 12, 8)
@@ -156,6 +165,40 @@ def kind_dashboard(kind: Kind) -> dict[str, Any]:
         panels,
         [sensor_var(kind), TZ_VAR],
     )
+
+
+def rollup_mean(kind: Kind, field: str) -> str:
+    """A daily mean from the hourly rollup (services/influx/retention.py): sum of sums over sum
+    of counts, exact where a mean of hourly means would not be. For ranges of months and years,
+    which the raw policy may no longer hold."""
+    return (
+        f'SELECT sum("sum_{field}") / sum("count_{field}") FROM "{ROLLUP_RP}"."{kind.value}" '  # noqa: S608 - names from the catalog
+        f'WHERE "sensor" =~ /^$sensor$/ AND $timeFilter '
+        "GROUP BY time(1d), \"sensor\" fill(none) tz('$tz')"
+    )
+
+
+def rollup_panels(first_id: int, y: int) -> list[dict[str, Any]]:
+    """Long-range daily means read from the hourly rollup, kept for years."""
+    wanted = [(Kind.POND, "do"), (Kind.POND, "nh3n"), (Kind.WATER, "chlorine")]
+    wanted.append((Kind.POWER, "voltage"))
+    out = []
+    for i, (kind, field) in enumerate(wanted):
+        m = CATALOG[kind][field]
+        out.append(
+            timeseries(
+                first_id + i,
+                f"{m.label_zh}日均（小时汇总） {m.label_en}, daily mean from hourly rollups",
+                [target(rollup_mean(kind, field))],
+                UNITS.get(m.unit, ""),
+                grid=((i % 2) * 12, y + (i // 2) * 8, 12, 8),
+                description=(
+                    f'From the "{ROLLUP_RP}" retention policy, kept for years: pick a range of '
+                    "months or years here; the panels above read raw readings."
+                ),
+            )
+        )
+    return out
 
 
 def officers_dashboard() -> dict[str, Any]:
@@ -321,6 +364,7 @@ def officers_dashboard() -> dict[str, Any]:
             "transformations": [{"id": "merge", "options": {}}],
         },
     ]
+    panels += rollup_panels(len(panels) + 1, 40)
     variables = [
         {**sensor_var(Kind.POND), "name": "sensor", "query": 'SHOW TAG VALUES WITH KEY = "sensor"'},
         TZ_VAR,
