@@ -7,12 +7,14 @@ Request bodies forbid unknown fields: a client cannot slip `status`, `assignee`,
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.site import Location
 from services.tickets.schemas import TicketPublic
+
+SensorState = Literal["ok", "warning", "critical", "offline"]
 
 
 class _Body(BaseModel):
@@ -47,6 +49,11 @@ class SensorPublic(BaseModel):
     location: Location | None
     interval_s: int
     worker: str
+    state: SensorState = Field(
+        description="from the active tickets whose condition still holds (not recovered): "
+        "offline under a sensor.offline or its community's community.silent ticket, else the "
+        "worst severity, else ok"
+    )
 
 
 class SensorDetail(SensorPublic):

@@ -1,10 +1,12 @@
 // The site map, drawn as SVG from the registry's own coordinates (no tile server, works
 // offline): each grid cell is the padded outline around its sensors, each sensor a dot coloured
-// by its state. Clicking a sensor shows its details and a link to its trends.
+// by the state the server gives it (GET /sensors). Clicking a sensor shows its details, a link
+// to its trends and its maintenance windows.
 
 import { h, mount, s } from "./dom.js";
 import { t } from "./i18n.js";
-import { loadSensors, loadStates } from "./site.js";
+import { maintenancePanel } from "./maintenance.js";
+import { loadSensors } from "./site.js";
 
 const W = 1000;
 const H = 640;
@@ -57,11 +59,8 @@ function projector(located) {
   return (loc) => [ox + (loc.lon * k - x0) * scale, oy + (-loc.lat - y0) * scale];
 }
 
-let states = new Map();
-
 function stateOf(sensor) {
-  const st = states.get(sensor.id) ?? sensor.state ?? "ok";
-  return STATES.includes(st) ? st : "ok";
+  return STATES.includes(sensor.state) ? sensor.state : "ok";
 }
 
 export function renderMap(root, { go }) {
@@ -72,7 +71,14 @@ export function renderMap(root, { go }) {
   const note = h("p.muted.map-note");
   mount(root, h("section.view.map", {}, h("h1", {}, t("map.title")), h("div.map-layout", {}, svgBox, h("div", {}, legend, note, info))));
 
+  let shown = null; // {id, badge} of the sensor in the info panel, kept current on redraws
+
+  function stateBadge(st) {
+    return h(`span.badge.state-${st}`, { "data-state": st }, t(`state.${st}`));
+  }
+
   function showInfo(sensor) {
+    shown = { id: sensor.id, badge: stateBadge(stateOf(sensor)) };
     mount(info,
       h("h2", {}, sensor.id),
       h("dl.facts", {},
@@ -81,18 +87,24 @@ export function renderMap(root, { go }) {
         sensor.community ? [h("dt", {}, t("map.community")), h("dd", {}, sensor.community_name || sensor.community)] : null,
         sensor.worker ? [h("dt", {}, t("col.assignee")), h("dd", {}, sensor.worker)] : null,
         sensor.asset ? [h("dt", {}, t("map.asset")), h("dd", {}, sensor.asset)] : null,
-        h("dt", {}, t("col.status")), h("dd", {}, h(`span.badge.state-${stateOf(sensor)}`, {}, t(`state.${stateOf(sensor)}`)))),
-      h("a.button", { href: `#/trends?sensor=${encodeURIComponent(sensor.id)}` }, t("map.open_trends")));
+        h("dt", {}, t("col.status")), h("dd", {}, shown.badge)),
+      h("a.button", { href: `#/trends?sensor=${encodeURIComponent(sensor.id)}` }, t("map.open_trends")),
+      maintenancePanel(sensor.id));
   }
 
   async function draw() {
     let sensors;
     try {
-      sensors = await loadSensors();
-      states = await loadStates(sensors).catch(() => new Map());
+      sensors = await loadSensors({ fresh: true });
     } catch (e) {
       mount(svgBox, h("p.error", {}, t("error.load", { msg: e.message })));
       return;
+    }
+    const current = shown && sensors.find((x) => x.id === shown.id);
+    if (current) {
+      const fresh = stateBadge(stateOf(current));
+      shown.badge.replaceWith(fresh);
+      shown.badge = fresh;
     }
     const located = sensors.filter((x) => x.location && Number.isFinite(x.location.lat) && Number.isFinite(x.location.lon));
     note.textContent = [t("map.sensors", { n: sensors.length }),
