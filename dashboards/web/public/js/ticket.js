@@ -1,11 +1,12 @@
-// One ticket: its facts, the timeline, a chart of the metric around the breach, and the crew's
-// actions (POST ack / comments / resolve). Officers see the same page; the server refuses them
+// One ticket: its facts, the timeline, a chart of the metric around the breach, the crew's
+// actions (POST ack / comments / resolve) and the sensor's maintenance windows. Officers see the same page; the server refuses them
 // with 403 and the page says so.
 
 import { api, query } from "./api.js";
 import { drawChart, toSeries } from "./chart.js";
 import { h, mount } from "./dom.js";
 import { fmtTime, pick, t } from "./i18n.js";
+import { maintenancePanel } from "./maintenance.js";
 import { badge, ticketSummary } from "./queue.js";
 import { loadCatalog, loadSensors, metricInfo, metricLabel } from "./site.js";
 import { everyFor, iso, toMs } from "./timeparams.js";
@@ -34,6 +35,7 @@ export function renderTicket(root, { id, go }) {
   const timeline = h("ol.timeline");
   const chartBox = h("div.chart");
   const chartTitle = h("h2");
+  const maintBox = h("div.ticket-maintenance");
   let chart = null;
   let drawnFor = null;
 
@@ -42,7 +44,7 @@ export function renderTicket(root, { id, go }) {
       h("a.back", { href: "#/queue" }, t("ticket.back")),
       head,
       h("div.two-col", {},
-        h("div", {}, facts, actions, note, h("h2", {}, t("ticket.timeline")), timeline),
+        h("div", {}, facts, actions, note, h("h2", {}, t("ticket.timeline")), timeline, maintBox),
         h("div", {}, chartTitle, chartBox))));
 
   async function act(path, body) {
@@ -130,6 +132,8 @@ export function renderTicket(root, { id, go }) {
         ? row(t("ticket.linked"), h("a", { href: `#/ticket/${tk.linked_to ?? tk.previous_id}` }, `#${tk.linked_to ?? tk.previous_id}`))
         : null);
     drawActions(tk);
+    // a community.silent ticket names a community, which has no maintenance windows of its own
+    if (tk.kind !== "community" && !maintBox.firstChild) mount(maintBox, maintenancePanel(tk.sensor));
     const events = tk.events ?? [];
     mount(timeline, events.length
       ? events.map((ev) =>
