@@ -1,7 +1,7 @@
 """Maintenance windows on the dashboard, in a real Chromium against the real server: a crew
 member marks one of its sensors under maintenance from the map until a time with a note, sees
-the window listed (and the server holds it), ends it; an officer, who may only read, is told
-so on a ticket's page."""
+the window listed and the sensor ringed on the map (and the server holds it), ends it; an
+officer, who may only read, is told so on a ticket's page."""
 
 from __future__ import annotations
 
@@ -51,6 +51,11 @@ def test_crew_marks_a_sensor_under_maintenance_from_the_map(page: Page, server: 
     expect(window).to_contain_text("crew-east")
     expect(window).to_contain_text(until.strftime("%H:%M"))
     expect(panel.locator(".maint-result")).to_have_text("已标记为维护中")
+    dot = page.locator('g.sensor[data-sensor="pond-01"]')
+    expect(dot).to_have_attribute("data-maintenance", "yes")  # a dashed ring on the map
+    expect(page.locator('g.sensor[data-sensor="water-01"]')).to_have_attribute(
+        "data-maintenance", "no"
+    )
     shot(page, "09-map-maintenance")
 
     [held] = _current(server, "pond-01")
@@ -61,6 +66,7 @@ def test_crew_marks_a_sensor_under_maintenance_from_the_map(page: Page, server: 
     window.locator("button.maint-stop").click()
     expect(panel.locator("li.none")).to_have_text("当前没有维护期。")
     expect(panel.locator(".maint-result")).to_have_text("维护已结束")
+    expect(dot).to_have_attribute("data-maintenance", "no")
     assert _current(server, "pond-01") == []
 
 

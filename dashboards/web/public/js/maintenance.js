@@ -22,8 +22,11 @@ function failure(e) {
   return t("error.load", { msg: e.message });
 }
 
-/** A section for `sensor` that loads itself; call `.refresh()` on it after outside changes. */
-export function maintenancePanel(sensor) {
+/**
+ * A section for `sensor` that loads itself; `onChange` runs after a window is set or ended
+ * (the map redraws its markers). Call `.refresh()` on it after outside changes.
+ */
+export function maintenancePanel(sensor, { onChange } = {}) {
   const list = h("ul.windows", {}, h("li.muted", {}, t("loading")));
   const note = h("p.maint-result", { role: "status" });
   const end = h("input.maint-end", {
@@ -69,6 +72,7 @@ export function maintenancePanel(sensor) {
       await api("/maintenance", { method: "POST", body: { sensor, end: until.toISOString(), note: text.value.trim() } });
       text.value = "";
       say(t("maint.created"));
+      onChange?.();
     } catch (ex) {
       say(ex.status === 422 ? t("error.load", { msg: ex.message }) : failure(ex), true);
     }
@@ -79,6 +83,7 @@ export function maintenancePanel(sensor) {
     try {
       await api(`/maintenance/${id}`, { method: "DELETE" });
       say(t("maint.ended"));
+      onChange?.();
     } catch (ex) {
       say(failure(ex), true);
     }

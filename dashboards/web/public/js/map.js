@@ -3,6 +3,7 @@
 // by the state the server gives it (GET /sensors). Clicking a sensor shows its details, a link
 // to its trends and its maintenance windows.
 
+import { api } from "./api.js";
 import { h, mount, s } from "./dom.js";
 import { t } from "./i18n.js";
 import { maintenancePanel } from "./maintenance.js";
@@ -63,11 +64,22 @@ function stateOf(sensor) {
   return STATES.includes(sensor.state) ? sensor.state : "ok";
 }
 
+/** Ids of the sensors with a maintenance window on now (the ones this token may see). */
+async function underMaintenance() {
+  try {
+    const data = await api("/maintenance?current=true&limit=1000");
+    return new Set((data?.windows ?? []).filter((w) => w.active).map((w) => w.sensor));
+  } catch {
+    return new Set(); // the map still shows the states without it
+  }
+}
+
 export function renderMap(root, { go }) {
   const svgBox = h("div.map-box", {}, h("p.muted", {}, t("loading")));
   const info = h("aside.map-info");
   const legend = h("ul.legend", {},
-    STATES.map((st) => h("li", {}, h(`span.dot.state-${st}`), t(`state.${st}`))));
+    STATES.map((st) => h("li", {}, h(`span.dot.state-${st}`), t(`state.${st}`))),
+    h("li", {}, h("span.dot.maintenance-ring"), t("maint.on")));
   const note = h("p.muted.map-note");
   mount(root, h("section.view.map", {}, h("h1", {}, t("map.title")), h("div.map-layout", {}, svgBox, h("div", {}, legend, note, info))));
 
@@ -89,13 +101,14 @@ export function renderMap(root, { go }) {
         sensor.asset ? [h("dt", {}, t("map.asset")), h("dd", {}, sensor.asset)] : null,
         h("dt", {}, t("col.status")), h("dd", {}, shown.badge)),
       h("a.button", { href: `#/trends?sensor=${encodeURIComponent(sensor.id)}` }, t("map.open_trends")),
-      maintenancePanel(sensor.id));
+      maintenancePanel(sensor.id, { onChange: () => draw() }));
   }
 
   async function draw() {
     let sensors;
+    let maintained;
     try {
-      sensors = await loadSensors({ fresh: true });
+      [sensors, maintained] = await Promise.all([loadSensors({ fresh: true }), underMaintenance()]);
     } catch (e) {
       mount(svgBox, h("p.error", {}, t("error.load", { msg: e.message })));
       return;
@@ -132,9 +145,11 @@ export function renderMap(root, { go }) {
     const dots = located.map((x) => {
       const [cx, cy] = project(x.location);
       const st = stateOf(x);
-      return s("g", { class: `sensor state-${st}`, "data-sensor": x.id, "data-state": st, tabindex: 0, role: "button", onclick: () => showInfo(x),
+      const maint = maintained.has(x.id);
+      return s("g", { class: `sensor state-${st}`, "data-sensor": x.id, "data-state": st, "data-maintenance": maint ? "yes" : "no", tabindex: 0, role: "button", onclick: () => showInfo(x),
           onkeydown: (e) => { if (e.key === "Enter") showInfo(x); } },
-        s("title", {}, `${x.id} · ${t(`kind.${x.kind}`)} · ${t(`state.${st}`)}`),
+        s("title", {}, [x.id, t(`kind.${x.kind}`), t(`state.${st}`), maint ? t("maint.on") : null].filter(Boolean).join(" · ")),
+        maint ? s("circle", { cx, cy, r: 14, class: "maintenance-ring" }) : null,
         s("circle", { cx, cy, r: 9 }),
         s("text", { x: cx, y: cy + 22, "text-anchor": "middle", class: "sensor-label" }, x.id));
     });

@@ -52,6 +52,8 @@ export function renderTicket(root, { id, go }) {
     note.className = "action-result";
     try {
       await api(`/tickets/${id}/${path}`, { method: "POST", body });
+      if (path === "comments") comment.value = "";
+      if (path === "resolve") resolveNote.value = "";
       note.textContent = t("action.done");
       await load();
     } catch (e) {
@@ -60,9 +62,11 @@ export function renderTicket(root, { id, go }) {
     }
   }
 
+  // Made once: a reload on a live event redraws the buttons but keeps what is being typed.
+  const comment = h("input.comment-text", { type: "text", placeholder: t("ticket.comment_placeholder"), "aria-label": t("ticket.comment") });
+  const resolveNote = h("input.resolve-note", { type: "text", placeholder: t("ticket.resolve_placeholder"), "aria-label": t("ticket.resolve") });
+
   function drawActions(tk) {
-    const comment = h("input.comment-text", { type: "text", placeholder: t("ticket.comment_placeholder"), "aria-label": t("ticket.comment") });
-    const resolveNote = h("input.resolve-note", { type: "text", placeholder: t("ticket.resolve_placeholder"), "aria-label": t("ticket.resolve") });
     const done = tk.status === "resolved";
     mount(actions,
       h("button.ack", { type: "button", disabled: tk.status !== "open", onclick: () => act("ack") }, t("ticket.ack")),
