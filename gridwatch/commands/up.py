@@ -175,7 +175,7 @@ def command(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("httpx", "uvicorn.access"):
+    for noisy in ("httpx", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     site_path = site or Path(os.environ.get("GRIDWATCH_SITE") or demo.SITE)
     scenario_path: Path | None = None
@@ -316,7 +316,7 @@ def _banner(
         f"  API         {url}api/v1/  (OpenAPI: {url}openapi.json)",
         f"  InfluxDB    {ends.influx_url}",
         f"  MQTT        {ends.mqtt_url.split('@')[-1]}",
-        f"  data, logs  {var}",
+        f"  data, logs  {var.resolve()}",
     ]
     if not no_sim:
         lines.append(

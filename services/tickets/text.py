@@ -21,6 +21,9 @@ RULE_TITLES: dict[str, tuple[str, str]] = {
     "sensor.battery": ("传感器电池电量低", "sensor battery low"),
     "sensor.implausible": ("传感器持续发送不合理数值", "sensor sends only implausible values"),
     "community.silent": ("社区多数传感器同时失联", "most sensors of the community fell silent"),
+    # the grade rule names the indicator that set the grade; the title keeps it apart from
+    # the single-indicator ticket (e.g. pond.murky) on the same reading
+    "pond.black_odorous": ("黑臭水体分级", "black-odorous grade"),
 }
 
 _COMPARE: dict[str, tuple[str, str]] = {
@@ -113,7 +116,9 @@ def duration_en(ns: int) -> str:
 def _limit(f: Facts, zh: bool) -> str:
     words = [f.limit_zh if zh else f.limit_en]
     if f.provenance == "S" and f.source:
-        words.append(f.source)
+        # a source may be written "中文名 / English name"; each language takes its own
+        chinese, _, english = f.source.partition(" / ")
+        words.append(chinese if zh or not english else english)
     words = [w for w in words if w]
     if not words:
         return ""
