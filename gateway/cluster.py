@@ -50,6 +50,7 @@ from domain.measurement import Measurement, Rejection
 from domain.ports import MeasurementSink, RejectionSink
 from domain.site import Registry
 from gateway.metrics import GatewayMetrics
+from gateway.service import build_gateway
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -196,16 +197,18 @@ def _worker_main(
 async def _worker(
     settings: GatewaySettings, registry: Registry, index: int, group: str, path: Path
 ) -> None:
-    from gateway.service import build_gateway  # the worker's own import, after the fork
-
     own = settings.model_copy(
         update={"mqtt_client_id": worker_client_id(settings.mqtt_client_id, index)}
     )
     sink = RemoteSink(path)
     gateway = build_gateway(
-        own, registry, measurements=sink, rejections=sink, metrics=GatewayMetrics()
+        own,
+        registry,
+        measurements=sink,
+        rejections=sink,
+        metrics=GatewayMetrics(),
+        subscriptions=worker_subscriptions(settings.topic_prefix, group),
     )
-    gateway.source.subscriptions = worker_subscriptions(settings.topic_prefix, group)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, gateway.stop)

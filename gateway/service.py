@@ -513,15 +513,17 @@ def build_gateway(
     rejections: RejectionSink,
     statuses: StatusSink | None = None,
     metrics: GatewayMetrics | None = None,
+    subscriptions: Sequence[str] | None = None,
 ) -> Gateway:
-    """A Gateway with its adapters made from settings (the sinks come from the caller)."""
+    """A Gateway with its adapters made from settings (the sinks come from the caller);
+    `subscriptions` replaces the device topic filters (a worker's `$share/...` ones)."""
     metrics = metrics or GatewayMetrics()
     endpoint = settings.mqtt
     source = MqttSource(
         endpoint.host,
         endpoint.port,
         subscriptions=[
-            *topics.subscriptions(settings.topic_prefix),
+            *(subscriptions or topics.subscriptions(settings.topic_prefix)),
             *([BROKER_DROPPED] if settings.broker_stats else []),
         ],
         client_id=settings.mqtt_client_id,

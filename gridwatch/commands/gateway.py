@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from prometheus_client import start_http_server
@@ -23,6 +23,8 @@ from gateway.cluster import Cluster
 from gateway.metrics import GatewayMetrics
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
+from gridwatch.cluster import run_cluster
+from gridwatch.flags import settings_with_flags
 from gridwatch.hub import run_gateway
 from services.alarms import Alarms
 from services.rules.book import RuleBook, RuleError, load_rules
@@ -78,20 +80,16 @@ def command(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "site": site,
-            "mqtt_url": mqtt_url,
-            "influx_url": influx_url,
-            "influx_db": influx_db,
-            "topic_prefix": topic_prefix,
-            "mqtt_client_id": client_id,
-        }.items()
-        if value is not None
-    }
     try:
-        settings = GatewaySettings(**overrides)
+        settings = settings_with_flags(
+            GatewaySettings,
+            site=site,
+            mqtt_url=mqtt_url,
+            influx_url=influx_url,
+            influx_db=influx_db,
+            topic_prefix=topic_prefix,
+            mqtt_client_id=client_id,
+        )
     except ValidationError as e:
         typer.echo(f"invalid settings:\n{e}", err=True)
         raise typer.Exit(2) from None
@@ -124,8 +122,6 @@ async def _serve_cluster(
     book: RuleBook,
     workers: int,
 ) -> None:
-    from gridwatch.cluster import run_cluster  # only the scaled-out process needs it
-
     loop = asyncio.get_running_loop()
 
     def ready(cluster: Cluster, _alarms: Alarms) -> None:

@@ -11,11 +11,12 @@ import asyncio
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from domain.site import Registry, SiteError, load_site
+from gridwatch.flags import settings_with_flags
 from services.api.settings import ApiSettings
 from services.db.engine import open_database
 from services.influx.client import InfluxQuery
@@ -96,17 +97,13 @@ def command(
 ) -> None:
     """Write the sanitation report for officers: pond grades and classes, chlorine and voltage
     compliance, sewer overflow/surcharge events, tickets and data completeness."""
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "site": site,
-            "db_url": db_url,
-            "influx_url": influx_url,
-            "influx_db": influx_db,
-        }.items()
-        if v is not None
-    }
-    settings = ApiSettings(**overrides)
+    settings = settings_with_flags(
+        ApiSettings,
+        site=site,
+        db_url=db_url,
+        influx_url=influx_url,
+        influx_db=influx_db,
+    )
     first, last = from_.date(), to.date()
     if last < first:
         typer.echo("error: --to is before --from", err=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from domain.site import Registry, SiteError, load_site
+from gridwatch.flags import settings_with_flags
 from services.api.settings import ApiSettings
 from services.dryrun import DryRun, DryRunError, DryRunResult, Scope, dry_run, parse_sets
 from services.influx.client import InfluxQuery
@@ -71,17 +72,13 @@ def dry_run_command(
 ) -> None:
     """Replay readings of a sensor, a kind or a community through one rule and list the
     tickets it would have opened (one per episode)."""
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "site": site,
-            "influx_url": influx_url,
-            "influx_db": influx_db,
-            "rules": rules,
-        }.items()
-        if v is not None
-    }
-    settings = ApiSettings(**overrides)
+    settings = settings_with_flags(
+        ApiSettings,
+        site=site,
+        influx_url=influx_url,
+        influx_db=influx_db,
+        rules=rules,
+    )
     if not settings.site or not settings.influx_url:
         typer.echo("error: name --site and --influx-url (or GRIDWATCH_SITE/_INFLUX_URL)", err=True)
         raise typer.Exit(2)

@@ -6,11 +6,12 @@ built here once and handed to `create_app`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
 
+from gridwatch.flags import settings_with_flags
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 
@@ -33,17 +34,13 @@ def command(
     ] = None,
 ) -> None:
     """Serve the REST API (default http://127.0.0.1:8080, env GRIDWATCH_HTTP)."""
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "site": site,
-            "db_url": db_url,
-            "influx_url": influx_url,
-            "mqtt_url": mqtt_url,
-        }.items()
-        if v is not None
-    }
-    settings = ApiSettings(**overrides)
+    settings = settings_with_flags(
+        ApiSettings,
+        site=site,
+        db_url=db_url,
+        influx_url=influx_url,
+        mqtt_url=mqtt_url,
+    )
     if not settings.site:
         typer.echo("error: name the site file with --site or GRIDWATCH_SITE", err=True)
         raise typer.Exit(2)
