@@ -12,10 +12,11 @@ cells' sensors only, others are 404); /indicators/* are site-wide, for officers 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
@@ -115,6 +116,41 @@ def auto_every(span_s: float, target: int = 500) -> int:
 Start = Annotated[datetime | None, Query(description="ISO 8601; default depends on the route")]
 Stop = Annotated[datetime | None, Query(description="ISO 8601; default now")]
 Community = Annotated[str | None, Query(pattern=r"^[a-z0-9-]{3,64}$")]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What every indicator route starts from: the registry, the trends service, the time
+    window (site-local defaults per route) and an optional community."""
+
+    registry: Registry
+    trends: Trends
+    start_ns: int
+    stop_ns: int
+    community: str | None
+
+
+def indicator_window(default: timedelta) -> Callable[..., Window]:
+    """A dependency for an officer's indicator over `start`..`stop` (default: the last
+    `default`), optionally one community."""
+
+    def window(
+        hub: HubDep,
+        trends: TrendsDep,
+        _: OverseerDep,
+        start: Start = None,
+        stop: Stop = None,
+        community: Community = None,
+    ) -> Window:
+        reg = hub.registry
+        start_ns, stop_ns = _window(reg, trends.clock(), start, stop, default)
+        return Window(reg, trends, start_ns, stop_ns, community)
+
+    return window
+
+
+def _over(default: timedelta) -> Any:
+    return Depends(indicator_window(default))
 
 
 # ---------------------------------------------------------------- series
@@ -255,19 +291,12 @@ def _share(s: Share) -> ShareOut:
 
 @router.get("/indicators/ponds", response_model=list[PondCalendarOut])
 async def pond_grade_calendar(
-    hub: HubDep,
-    trends: TrendsDep,
-    _: OverseerDep,
-    start: Start = None,
-    stop: Stop = None,
-    community: Community = None,
+    w: Annotated[Window, _over(timedelta(days=30))],
 ) -> list[PondCalendarOut]:
     """Pond grade calendar and days per class: for each pond, the black-and-odorous grade and
     GB 3838 class of each site-local day, and how many days fell in each. Default: 30 days."""
-    reg = hub.registry
-    start_ns, stop_ns = _window(reg, trends.clock(), start, stop, timedelta(days=30))
     with _translated():
-        cals = await trends.pond_calendars(reg, start_ns, stop_ns, community)
+        cals = await w.trends.pond_calendars(w.registry, w.start_ns, w.stop_ns, w.community)
     return [
         PondCalendarOut(
             sensor=c.sensor,
@@ -301,28 +330,21 @@ class SewerEventsOut(BaseModel):
 
 @router.get("/indicators/sewer-events", response_model=SewerEventsOut)
 async def sewer_event_weeks(
-    hub: HubDep,
-    trends: TrendsDep,
-    _: OverseerDep,
-    start: Start = None,
-    stop: Stop = None,
-    community: Community = None,
+    w: Annotated[Window, _over(timedelta(weeks=8))],
 ) -> SewerEventsOut:
     """Overflow (freeboard < 0.2 m; warning < 0.5 m) and surcharge (fill ≥ 1.0; warning ≥ 0.9)
     episodes per manhole, counted per site-local week (Monday) they started in. Default: 8
     weeks."""
-    reg = hub.registry
-    start_ns, stop_ns = _window(reg, trends.clock(), start, stop, timedelta(weeks=8))
     with _translated():
-        eps, weeks = await trends.sewer_events(reg, start_ns, stop_ns, community)
+        eps, weeks = await w.trends.sewer_events(w.registry, w.start_ns, w.stop_ns, w.community)
     return SewerEventsOut(
-        weeks=[SewerWeekOut(sensor=w.sensor, week=w.week, counts=w.counts) for w in weeks],
+        weeks=[SewerWeekOut(sensor=k.sensor, week=k.week, counts=k.counts) for k in weeks],
         episodes=[
             EpisodeOut(
                 sensor=e.sensor,
                 event=e.event,
-                start=_at(e.start_ns, reg),
-                end=_at(e.end_ns, reg),
+                start=_at(e.start_ns, w.registry),
+                end=_at(e.end_ns, w.registry),
                 peak=e.peak,
             )
             for e in eps
@@ -339,19 +361,12 @@ class ChlorineOut(BaseModel):
 
 @router.get("/indicators/chlorine", response_model=list[ChlorineOut])
 async def chlorine_compliance(
-    hub: HubDep,
-    trends: TrendsDep,
-    _: OverseerDep,
-    start: Start = None,
-    stop: Stop = None,
-    community: Community = None,
+    w: Annotated[Window, _over(timedelta(days=30))],
 ) -> list[ChlorineOut]:
     """Free-chlorine compliance per tap or tank: the share of readings within 0.05–2 mg/L
     (GB 5749-2022) and at or above the 0.1 mg/L warning line. Default: 30 days."""
-    reg = hub.registry
-    start_ns, stop_ns = _window(reg, trends.clock(), start, stop, timedelta(days=30))
     with _translated():
-        rows = await trends.chlorine(reg, start_ns, stop_ns, community)
+        rows = await w.trends.chlorine(w.registry, w.start_ns, w.stop_ns, w.community)
     return [
         ChlorineOut(
             sensor=r.sensor,
@@ -377,19 +392,12 @@ class NightFlowOut(BaseModel):
 
 @router.get("/indicators/night-flow", response_model=list[NightFlowOut])
 async def minimum_night_flow(
-    hub: HubDep,
-    trends: TrendsDep,
-    _: OverseerDep,
-    start: Start = None,
-    stop: Stop = None,
-    community: Community = None,
+    w: Annotated[Window, _over(timedelta(days=30))],
 ) -> list[NightFlowOut]:
     """Minimum night flow per water point and night (lowest flow 02:00–05:00 site-local), the
     district-metered-area leak indicator. Default: 30 nights."""
-    reg = hub.registry
-    start_ns, stop_ns = _window(reg, trends.clock(), start, stop, timedelta(days=30))
     with _translated():
-        rows = await trends.night_flow(reg, start_ns, stop_ns, community)
+        rows = await w.trends.night_flow(w.registry, w.start_ns, w.stop_ns, w.community)
     return [
         NightFlowOut(
             sensor=r.sensor,
@@ -409,20 +417,13 @@ class VoltageOut(BaseModel):
 
 @router.get("/indicators/voltage", response_model=list[VoltageOut])
 async def voltage_qualification_rate(
-    hub: HubDep,
-    trends: TrendsDep,
-    _: OverseerDep,
-    start: Start = None,
-    stop: Stop = None,
-    community: Community = None,
+    w: Annotated[Window, _over(timedelta(days=30))],
 ) -> list[VoltageOut]:
     """Voltage qualification rate (电压合格率) per transformer point: the share of supply time
     within 198–235.4 V (GB/T 12325-2008); readings below 132 V count as outage, not supply.
     Default: 30 days."""
-    reg = hub.registry
-    start_ns, stop_ns = _window(reg, trends.clock(), start, stop, timedelta(days=30))
     with _translated():
-        rows = await trends.voltage(reg, start_ns, stop_ns, community)
+        rows = await w.trends.voltage(w.registry, w.start_ns, w.stop_ns, w.community)
     return [
         VoltageOut(
             sensor=r.sensor,
@@ -448,20 +449,15 @@ class CompletenessReport(BaseModel):
 
 @router.get("/indicators/completeness", response_model=CompletenessReport)
 async def data_completeness(
-    hub: HubDep,
-    trends: TrendsDep,
-    _: OverseerDep,
-    start: Start = None,
-    stop: Stop = None,
-    community: Community = None,
+    w: Annotated[Window, _over(timedelta(days=7))],
     grid: Community = None,
 ) -> CompletenessReport:
     """Data completeness per sensor and grid cell: readings received against those expected
     from each sensor's `interval_s` (capped at 100 % per sensor). Default: 7 days."""
-    reg = hub.registry
-    start_ns, stop_ns = _window(reg, trends.clock(), start, stop, timedelta(days=7))
     with _translated():
-        sensors, grids = await trends.completeness(reg, start_ns, stop_ns, community, grid)
+        sensors, grids = await w.trends.completeness(
+            w.registry, w.start_ns, w.stop_ns, w.community, grid
+        )
 
     def out(c: Completeness) -> CompletenessOut:
         return CompletenessOut(key=c.key, received=c.received, expected=c.expected, ratio=c.ratio)
