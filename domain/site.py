@@ -6,6 +6,7 @@ here; ids are allow-listed by pattern because they become InfluxDB tags and MQTT
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -179,9 +180,20 @@ def load_site(path: str | Path) -> Site:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise SiteError(f"{p}: cannot read the site file: {e.strerror}") from e
+    return parse_site(_parse(text, p), str(p))
+
+
+def _parse(text: str, p: Path) -> Any:
+    """YAML, with a fast path for JSON (a subset of YAML), which registries exported from an
+    asset database tend to be: for 100,000 sensors json takes 0.4 s where libyaml takes 5 s and
+    four times the memory."""
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass  # YAML flow style that is not strict JSON: let the YAML parser judge it
     try:
         # libyaml when present: the pure-Python loader took 36 s for 100,000 sensors
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as e:
         raise SiteError(f"{p}: not valid YAML: {e}") from e
-    return parse_site(data, str(p))

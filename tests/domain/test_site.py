@@ -3,9 +3,11 @@ the field a person has to fix."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from domain.catalog import Kind
 from domain.site import Registry, SiteError, load_site
@@ -89,3 +91,16 @@ def test_the_demo_site_loads() -> None:
     reg = Registry(load_site(demo.SITE))
     assert len(reg) >= 90
     assert {p.sensor.kind for p in reg.placements.values()} == set(Kind)
+
+
+def test_a_json_registry_loads_like_its_yaml(tmp_path: Path) -> None:
+    """Registries exported from an asset database come as JSON (a subset of YAML) and take
+    the fast path; they mean exactly what the YAML means, errors included."""
+    data = yaml.safe_load(GOOD)
+    as_json = tmp_path / "site.json"
+    as_json.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert load_site(as_json) == load_site(write(tmp_path, GOOD))
+    data["sensors"][0]["interval_s"] = 0
+    as_json.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SiteError, match=r"sensors\[0\] \(id pond-qp-01\), field 'interval_s'"):
+        load_site(as_json)
