@@ -127,6 +127,24 @@ def report(record: Record, fault: str, **figures: object) -> None:
     print(f"\n[fault] {fault}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
 
 
+async def repair_and_count(
+    gw: Gw, proxy: TcpProxy, sent: int, influx: InfluxDB, db: str
+) -> tuple[float, int]:
+    """Restore a partitioned link and wait until every one of `sent` messages is committed and
+    in InfluxDB; returns (recovery seconds, redelivered messages). PUBACKs queued when the link
+    went are lost with it, so those messages come again (at least once, stored once)."""
+    proxy.restore()
+    restored = time.monotonic()
+    await gw.until_committed(sent)
+    recovery = time.monotonic() - restored
+    await gw.settle(0.5)
+    async with asyncio.timeout(30):
+        while await stored(influx, db) < sent:  # noqa: ASYNC110 - polling a database
+            await asyncio.sleep(0.1)
+    assert gw.committed >= sent
+    return recovery, gw.committed - sent
+
+
 def new_client_id() -> str:
     return f"gw-{uuid.uuid4().hex[:8]}"
 
@@ -268,16 +286,10 @@ async def test_dropped_connection_reconnects_and_loses_nothing(
         await publish(broker, during)  # straight to the broker, queued for the session
         await asyncio.sleep(2.0)
         assert not gw.gateway.source.subscribed.is_set()
-        proxy.restore()
-        restored = time.monotonic()
-        await gw.until_committed(len(first) + len(during))
-        recovery = time.monotonic() - restored
-        await gw.settle(0.5)
+        recovery, redelivered = await repair_and_count(
+            gw, proxy, len(first) + len(during), influxdb, influx_db
+        )
         assert gw.connects == 2
-        # PUBACKs still queued when the link went are lost with it: those messages come again
-        # and overwrite themselves (at least once, stored once).
-        assert gw.committed >= len(first) + len(during)
-        redelivered = gw.committed - len(first) - len(during)
     held = await stored(influxdb, influx_db)
     report(
         record_property,
@@ -324,13 +336,9 @@ async def test_blackholed_partition_redelivers_what_vanished(
         assert proxy.discarded_bytes > 0, "the broker sent into the hole"
         assert gw.committed == len(first), "nothing crossed the hole"
         assert not gw.gateway.source.subscribed.is_set(), "keepalive noticed the partition"
-        proxy.restore()
-        restored = time.monotonic()
-        await gw.until_committed(len(first) + len(during))
-        recovery = time.monotonic() - restored
-        await gw.settle(0.5)
-        assert gw.committed >= len(first) + len(during)
-        redelivered = gw.committed - len(first) - len(during)
+        recovery, redelivered = await repair_and_count(
+            gw, proxy, len(first) + len(during), influxdb, influx_db
+        )
     held = await stored(influxdb, influx_db)
     report(
         record_property,
