@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,8 +99,14 @@ class Site(_Strict):
         return ZoneInfo(self.timezone)
 
 
-class Placement(_Strict):
-    """Where a sensor sits, resolved once: what the gateway tags and the rules route by."""
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a sensor sits, resolved once: what the gateway tags and the rules route by.
+
+    A slotted record rather than a model: there is one per sensor, and built from models
+    already validated it needs no validation; as a pydantic model (a __dict__ and a fields-set
+    each) it cost 480 bytes, 48 MB at 100,000 sensors.
+    """
 
     sensor: Sensor
     grid: Grid
@@ -118,9 +125,7 @@ class Registry:
         self.placements: dict[str, Placement] = {}
         for s in site.sensors:
             grid, community = self.grids[s.grid]
-            self.placements[s.id] = Placement.model_construct(
-                sensor=s, grid=grid, community=community
-            )
+            self.placements[s.id] = Placement(s, grid, community)
 
     def get(self, sensor_id: str) -> Placement | None:
         return self.placements.get(sensor_id)
