@@ -11,6 +11,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,19 @@ async def wait_stored(influx: InfluxDB, db: str, n: int, limit_s: float) -> floa
 
 def rate(n: int, seconds: float) -> str:
     return f"{n:,} readings in {seconds:.2f} s = {n / seconds:,.0f} readings/s"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a live process has used so far (Linux /proc), for CPU-per-reading
+    figures that do not depend on how busy the other core was."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU of this process's waited-for children and their descendants."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def machine() -> str:

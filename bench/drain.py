@@ -20,12 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from bench.common import (
     BROKER_EXTRA,
+    children_cpu_seconds,
+    cpu_seconds,
     machine,
     publish_backlog,
     rate,
@@ -48,6 +52,36 @@ from bench.common import (
 from domain import topics
 from gateway.cluster import worker_client_id, worker_subscriptions
 from gridwatch.processes import InfluxDB, Mosquitto
+
+
+@dataclass
+class Drained:
+    """One consumer's drain: wall seconds and CPU seconds per process while it ran."""
+
+    seconds: float
+    cpu: dict[str, float]
+
+    def per_reading(self, n: int) -> str:
+        total = sum(self.cpu.values())
+        parts = ", ".join(f"{k} {v / n * 1e6:.0f}" for k, v in self.cpu.items())
+        return f"CPU per reading: {total / n * 1e6:.0f} µs ({parts})"
+
+
+class ServerCpu:
+    """CPU used by the broker and InfluxDB between `start()` and `stop()`."""
+
+    def __init__(self, broker: Mosquitto, influx: InfluxDB) -> None:
+        assert broker.proc is not None
+        assert influx.proc is not None
+        self.pids = {"mosquitto": broker.proc.pid, "influxd": influx.proc.pid}
+        self.began = {k: cpu_seconds(p) for k, p in self.pids.items()}
+
+    def used(self) -> dict[str, float]:
+        return {k: cpu_seconds(p) - self.began[k] for k, p in self.pids.items()}
+
+
+TARGET = 30_000
+"""Issue 6's drain target, readings/s."""
 
 
 def open_session(broker: Mosquitto, client_id: str, filters: list[str], v5: bool) -> None:
@@ -77,7 +111,7 @@ def open_session(broker: Mosquitto, client_id: str, filters: list[str], v5: bool
 def run_gateway(
     broker: Mosquitto, influx: InfluxDB, work: Path, n: int, sensors: int, workers: int,
     profile: bool,
-) -> float:  # fmt: skip
+) -> Drained:  # fmt: skip
     prefix, db, client_id = "gw/sensors", "bench_gateway", "bench-gateway"
     site_file = write_site(work / "site.yaml", sensors)
     for i in range(workers):
@@ -102,6 +136,8 @@ def run_gateway(
     }
     argv = [sys.executable, "-m", "gridwatch.cli", "gateway", "--workers", str(workers),
             "--log-level", "warning"]  # fmt: skip
+    servers = ServerCpu(broker, influx)
+    before = children_cpu_seconds()
     started = time.monotonic()
     proc = subprocess.Popen(argv, env=env)
     spy = None
@@ -124,15 +160,17 @@ def run_gateway(
         )
     try:
         done = asyncio.run(wait_stored(influx, db, n, limit_s=600))
+        cpu = servers.used()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
+        gateway_cpu = children_cpu_seconds() - before  # the gateway and its workers, reaped
         if spy is not None:
             spy.wait(60)
-    return done - started
+    return Drained(done - started, {"gateway": gateway_cpu, **cpu})
 
 
-def run_bridge(broker: Mosquitto, influx: InfluxDB, n: int, sensors: int, batched: bool) -> float:
+def run_bridge(broker: Mosquitto, influx: InfluxDB, n: int, sensors: int, batched: bool) -> Drained:
     """A baseline bridge: decode JSON, build line protocol, write, no validation or rules;
     auto-acknowledges on receipt (MQTT 3.1.1). `batched`: 5,000 readings per write from a
     writer thread; else one blocking write per message."""
@@ -173,6 +211,8 @@ def run_bridge(broker: Mosquitto, influx: InfluxDB, n: int, sensors: int, batche
     publish_backlog(broker, prefix, n, sensors)
     c = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False)
     c.on_message = on_message
+    servers = ServerCpu(broker, influx)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
     thread = threading.Thread(target=writer, daemon=True)
     if batched:
@@ -181,6 +221,9 @@ def run_bridge(broker: Mosquitto, influx: InfluxDB, n: int, sensors: int, batche
     c.loop_start()
     try:
         done = asyncio.run(wait_stored(influx, db, n, limit_s=600))
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = {name: after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
+        cpu.update(servers.used())
     finally:
         stop.set()
         c.disconnect()
@@ -188,7 +231,7 @@ def run_bridge(broker: Mosquitto, influx: InfluxDB, n: int, sensors: int, batche
         if batched:
             thread.join()
         http.close()
-    return done - started
+    return Drained(done - started, cpu)
 
 
 def main() -> None:
@@ -209,15 +252,22 @@ def main() -> None:
         ):
             print(f"gateway ({args.workers} workers):")
             gw = run_gateway(broker, influx, work, args.n, args.sensors, args.workers, args.profile)
-            print(f"  gateway: {rate(args.n, gw)}")
-            if args.only_gateway:
-                return
-            bridge = run_bridge(broker, influx, args.n, args.sensors, batched=True)
-            print(f"  bridge:  {rate(args.n, bridge)}")
-            naive = run_bridge(broker, influx, args.naive_n, args.sensors, batched=False)
-            print(f"  naive:   {rate(args.naive_n, naive)}")
-            g, b, v = args.n / gw, args.n / bridge, args.naive_n / naive
-            print(f"ratio: gateway is {g / b:.2f}x the batched bridge, {g / v:.1f}x the naive one")
+            print(f"  gateway: {rate(args.n, gw.seconds)}; {gw.per_reading(args.n)}")
+            if not args.only_gateway:
+                bridge = run_bridge(broker, influx, args.n, args.sensors, batched=True)
+                print(f"  bridge:  {rate(args.n, bridge.seconds)}; {bridge.per_reading(args.n)}")
+                naive = run_bridge(broker, influx, args.naive_n, args.sensors, batched=False)
+                print(f"  naive:   {rate(args.naive_n, naive.seconds)}")
+                g, b = args.n / gw.seconds, args.n / bridge.seconds
+                v = args.naive_n / naive.seconds
+                print(
+                    f"ratio: gateway is {g / b:.2f}x the batched bridge, {g / v:.1f}x the naive one"
+                )
+            need = sum(gw.cpu.values()) / args.n * TARGET
+            print(
+                f"CPU budget: {TARGET:,} readings/s through the full gateway needs ~{need:.1f} "
+                f"cores of this machine ({os.cpu_count()} here), broker and InfluxDB included"
+            )
 
 
 if __name__ == "__main__":
