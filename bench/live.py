@@ -1,7 +1,7 @@
 """Live latency at a fixed rate: publish→stored for the full gateway and for a simple batched
 bridge, and breaching reading → ticket event on MQTT, in one run.
 
-    .venv/bin/python -m bench.live [--rate 5000] [--seconds 30] [--publishers 2]
+    .venv/bin/python -m bench.live [--rate 5000] [--seconds 30] [--publishers 2] [--workers 1]
 
 Each phase starts its consumer in a child process and publishes `rate` readings/s (4 metrics,
 QoS 1, each stamped with its publish time to the microsecond) from `publishers` other child
@@ -13,7 +13,10 @@ processes, so no publisher shares an interpreter with the consumer:
   hands the committed batch to its sinks, which is after the InfluxDB write returned.
   Meanwhile this process publishes a breaching sewer reading (freeboard 0.1 m; the rule
   sewer.overflow has `for: 0`) for a fresh sensor every `--probe-every` seconds and times its
-  "opened" event on `gridwatch/tickets/{grid}`.
+  "opened" event on `gridwatch/tickets/{grid}`. With `--workers N` (N > 1) the consumer is
+  `gridwatch.cluster.run_cluster` instead: N gateway processes on a `$share` subscription, each
+  writing InfluxDB, and the rules in the parent; publish→stored is then taken when the parent
+  receives a worker's committed batch.
 - bridge: the simple batched bridge of bench.drain (MQTT 3.1.1, decode, line protocol, one
   write per up to 5,000 readings from a writer thread, no validation or rules, acknowledges on
   receipt); publish→stored is taken when its write returned.
@@ -49,6 +52,7 @@ from bench.common import BROKER_EXTRA, METRICS, count, machine, sensor_id, site_
 from domain import topics
 from domain.measurement import Measurement
 from domain.site import Registry, parse_site
+from gateway.cluster import Cluster
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 from gridwatch.processes import InfluxDB, Mosquitto
@@ -172,9 +176,11 @@ class Stopwatch:
     def __init__(self, inner: Alarms) -> None:
         self.inner = inner
         self.latency_ms = array("d")
+        self.seen = 0
 
     async def accept(self, measurements: Sequence[Measurement]) -> None:
         now = time.time_ns()
+        self.seen += len(measurements)
         self.latency_ms.extend(
             (now - m.ts_ns) / 1e6 for m in measurements if m.sensor.startswith("pond-")
         )
@@ -182,8 +188,9 @@ class Stopwatch:
 
 
 def _gateway_main(conn: Connection, work: str, broker_url: str, influx_url: str,
-                  site: dict[str, Any], batch_interval_s: float) -> None:  # fmt: skip
-    from gridwatch.hub import run_gateway  # the composition root, in the child only
+                  site: dict[str, Any], batch_interval_s: float, workers: int) -> None:  # fmt: skip
+    from gridwatch.cluster import run_cluster  # the composition root, in the child only
+    from gridwatch.hub import run_gateway
 
     registry = Registry(parse_site(site))
     settings = GatewaySettings(
@@ -202,25 +209,35 @@ def _gateway_main(conn: Connection, work: str, broker_url: str, influx_url: str,
     def ready(gateway: Gateway, alarms: Alarms) -> None:
         watch = Stopwatch(alarms)
         gateway.measurement_sink = watch
-        holder.update(gateway=gateway, watch=watch)
+        holder.update(stop=gateway.stop, subscribed=gateway.source.subscribed.wait, watch=watch)
+        built.set()
+
+    def cluster_ready(cluster: Cluster, alarms: Alarms) -> None:
+        watch = Stopwatch(alarms)
+        cluster.measurements = watch  # the workers hand committed batches to it
+        holder.update(stop=cluster.stop, subscribed=cluster.wait_ready, watch=watch)
         built.set()
 
     async def control() -> None:
         await built.wait()
-        gw: Gateway = holder["gateway"]
-        await gw.source.subscribed.wait()
+        await holder["subscribed"]()
         conn.send("ready")
         expected: int = await asyncio.to_thread(conn.recv)
+        watch: Stopwatch = holder["watch"]
         deadline = time.monotonic() + 120
-        while gw.committed < expected and time.monotonic() < deadline:  # noqa: ASYNC110 - a counter
+        while watch.seen < expected and time.monotonic() < deadline:  # noqa: ASYNC110 - a counter
             await asyncio.sleep(0.1)
-        gw.stop()
-        conn.send((gw.committed, holder["watch"].latency_ms.tobytes()))
+        holder["stop"]()
+        conn.send((watch.seen, watch.latency_ms.tobytes()))
 
     async def main() -> None:
         task = asyncio.create_task(control())
-        await run_gateway(settings, ticketing, registry, load_rules(registry=registry),
-                          on_ready=ready)  # fmt: skip
+        rules = load_rules(registry=registry)
+        if workers > 1:
+            await run_cluster(settings, ticketing, registry, rules, workers=workers,
+                              on_ready=cluster_ready)  # fmt: skip
+        else:
+            await run_gateway(settings, ticketing, registry, rules, on_ready=ready)
         await task
 
     asyncio.run(main())
@@ -273,8 +290,8 @@ def run_gateway_phase(
     here, there = ctx.Pipe()
     proc = ctx.Process(
         target=_gateway_main,
-        args=(there, str(work), broker.url, influx.url, site, args.batch_interval),
-        daemon=True,
+        args=(there, str(work), broker.url, influx.url, site, args.batch_interval, args.workers),
+        daemon=args.workers == 1,  # a daemonic process may not start the cluster's workers
     )
     proc.start()
     if not here.poll(60):
@@ -393,6 +410,9 @@ def main() -> None:
     parser.add_argument("--probe-every", type=float, default=0.5, help="s between probes (0.5)")
     parser.add_argument("--batch-interval", type=float, default=0.5,
                         help="the gateway's batch_interval_s (0.5, its default)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gateway worker processes on a $share subscription, with the rules "
+                             "in a parent process (1: the single-process hub)")  # fmt: skip
     parser.add_argument("--only-gateway", action="store_true", help="skip the bridge baseline")
     args = parser.parse_args()
     print(f"machine: {machine()}; {args.rate:,.0f} readings/s × 4 metrics, QoS 1, "
@@ -404,8 +424,10 @@ def main() -> None:
             InfluxDB(workdir=work / "influxdb") as influx,
         ):
             gw, tickets, sent, stored, took = run_gateway_phase(broker, influx, work, args)
+            shape = "1 process" if args.workers == 1 else f"{args.workers} workers + rules process"
             print(
-                f"gateway (batch 5,000 / {args.batch_interval} s, default rules, SQLite tickets):"
+                f"gateway ({shape}, batch 5,000 / {args.batch_interval} s, default rules, "
+                "SQLite tickets):"
             )
             print(f"  published {sent:,} in {took:.1f} s = {sent / took:,.0f}/s; "
                   f"InfluxDB holds {stored:,}")  # fmt: skip
