@@ -37,7 +37,7 @@ async def run_cluster(
         engine = RuleEngine(
             rules, registry, started_ns=time.time_ns(), state=await asyncio.to_thread(store.load)
         )
-        alarms = Alarms(engine, store, t.tickets, t.dispatcher)
+        alarms = Alarms(engine, store, t.tickets, t.dispatcher, book=rules)
         cluster = Cluster(
             settings,
             registry,
