@@ -64,6 +64,10 @@ class Batch:
     started: float = 0.0
 
 
+WAKE_CHUNK = 256
+"""Messages the consumer lets gather before it takes them into a batch that is under way."""
+
+
 class Gateway:
     """Wires a source, the pure ingest and a writer; see the module docstring for the order."""
 
@@ -194,13 +198,16 @@ class Gateway:
                     timeout = min(max(left, 0.0), self.batch_interval_s)
                 else:
                     timeout = self.batch_interval_s
+                need = self.max_messages - len(batch.messages)
                 try:
                     async with asyncio.timeout(timeout):
+                        # The first message starts the batch's clock; after it, wake up per
+                        # chunk (or when the window ends) instead of per message.
                         messages = await self.source.receive(
-                            self.max_messages - len(batch.messages)
+                            need, min(need, WAKE_CHUNK) if batch.messages else 1
                         )
                 except TimeoutError:
-                    messages = []
+                    messages = self.source.take(need)
                 if messages:
                     if not batch.messages:
                         batch.started = time.monotonic()
@@ -214,6 +221,10 @@ class Gateway:
                     await self._hand_over(batch)
                     batch = Batch()
         finally:
+            # A graceful stop commits what already arrived, taken or still in the inbox.
+            rest = self.source.take(self.max_messages - len(batch.messages))
+            if rest:
+                self._take(batch, rest)
             if batch.messages:
                 await self._hand_over(batch)
             await self._batches.put(None)
