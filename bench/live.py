@@ -408,8 +408,8 @@ def main() -> None:
     parser.add_argument("--sensors", type=int, default=5_000, help="distinct sensors (5000)")
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes (2)")
     parser.add_argument("--probe-every", type=float, default=0.5, help="s between probes (0.5)")
-    parser.add_argument("--batch-interval", type=float, default=0.5,
-                        help="the gateway's batch_interval_s (0.5, its default)")  # fmt: skip
+    parser.add_argument("--batch-interval", type=float, default=0.25,
+                        help="the gateway's batch_interval_s (0.25, its default)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1,
                         help="gateway worker processes on a $share subscription, with the rules "
                              "in a parent process (1: the single-process hub)")  # fmt: skip

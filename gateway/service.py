@@ -83,7 +83,7 @@ class Gateway:
         policy: IngestPolicy | None = None,
         metrics: GatewayMetrics | None = None,
         batch_size: int = 5_000,
-        batch_interval_s: float = 0.5,
+        batch_interval_s: float = 0.25,
         shutdown_grace_s: float = 10.0,
         spool: Spool | None = None,
         retry_budget_s: float = 5.0,

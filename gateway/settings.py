@@ -63,7 +63,9 @@ class GatewaySettings(BaseSettings):
     influx_timeout_s: float = Field(default=10.0, gt=0)
 
     batch_size: int = Field(default=5_000, ge=1, description="readings per InfluxDB write")
-    batch_interval_s: float = Field(default=0.5, gt=0, description="longest wait before a write")
+    batch_interval_s: float = Field(
+        default=0.25, gt=0, description="longest wait before a write (a reading waits 0–this)"
+    )
     influx_retry_budget_s: float = Field(
         default=5.0, gt=0, description="how long a live batch retries before it is spooled"
     )
