@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+_REPO = f"{Path(__file__).resolve().parents[1]}/"
+"""Frames of this checkout are shown relative to it, wherever it was cloned."""
 _FRAME = re.compile(r"^(?P<fn>[^ ]+) \((?P<file>[^:]+)(?::\d+)?\)$")
 
 
@@ -21,7 +23,7 @@ def frame_name(frame: str) -> str:
     if not m:
         return frame.strip()
     file = m["file"]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", _REPO, "lib/python3.11/"):
         if marker in file:
             file = file.split(marker, 1)[1]
     return f"{m['fn']} ({file})"

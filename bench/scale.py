@@ -116,7 +116,7 @@ def main() -> None:
             f"peak RSS {r['fed_rss_mb']:.0f} MB"
         )
     print(
-        f"ratio: {args.sensors // 1000}x the sensors costs {big['total'] / base['total']:.1f}x "
+        f"ratio: {args.sensors / 1000:g}x the sensors costs {big['total'] / base['total']:.1f}x "
         f"the start-up and {big['fed_rss_mb'] / base['fed_rss_mb']:.1f}x the memory"
     )
     print(json.dumps({"targets": {"startup_s": 10, "rss_mb": 300}}))

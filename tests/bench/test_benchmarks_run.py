@@ -262,13 +262,14 @@ process 4242:"python -m gridwatch.cli gateway";thread (0x7F02);_handle_publish (
 process 4242:"python -m gridwatch.cli gateway";thread (0x7F01);<module> (/work/main/gridwatch/cli.py:12);run (/work/main/gateway/service.py:210) 5
 a line py-spy never writes
 """  # noqa: E501 - py-spy's collapsed stacks are one line each
-"""100 samples: the rule store 55 under the gateway's loop, paho's thread 40, the loop itself 5."""
+"""100 samples: the rule store 55 under the gateway's loop, paho's thread 40, the loop itself 5
+(paths as a checkout at /work/main records them; the test moves them to this checkout)."""
 
 
 @pytest.mark.timeout(60)
 def test_hotspots(tmp_path: Path) -> None:
     profile = tmp_path / "profile.txt"
-    profile.write_text(PROFILE)
+    profile.write_text(PROFILE.replace("/work/main/", f"{ROOT}/"))
     out = run_bench("bench.hotspots", str(profile), tmp_path=tmp_path, timeout=30)
     rows = {
         m[3]: (float(m[1]), float(m[2]))
