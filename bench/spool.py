@@ -22,6 +22,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import BROKER_EXTRA, METRICS, publish_backlog, sensor_id, site, wait_stored
 from domain.site import Registry
@@ -36,23 +37,25 @@ from gridwatch.processes import InfluxDB, Mosquitto
 BATCH = 5_000
 
 
+def bench_gateway(broker: Mosquitto, influx: InfluxDB, registry: Registry, name: str,
+                  **settings: Any) -> Gateway:  # fmt: skip
+    """A gateway without rules (in-memory sinks) on database and client id `bench_{name}`."""
+    return build_gateway(
+        GatewaySettings(
+            mqtt_url=broker.url, influx_url=influx.url, influx_db=f"bench_{name}",
+            mqtt_client_id=f"bench-{name}", **settings,
+        ),
+        registry, measurements=MemoryMeasurementSink(), rejections=MemoryRejectionSink(),
+    )  # fmt: skip
+
+
 async def run_gateway(
     broker: Mosquitto, influx: InfluxDB, registry: Registry, n: int, sensors: int
 ) -> float:
     """Seconds for the gateway to store a backlog of n readings queued in its durable session."""
-    settings = GatewaySettings(
-        mqtt_url=broker.url,
-        influx_url=influx.url,
-        influx_db="bench_gateway",
-        topic_prefix="gw/sensors",
-        mqtt_client_id="bench-gateway",
-    )
 
     def gateway() -> Gateway:
-        return build_gateway(
-            settings, registry, measurements=MemoryMeasurementSink(),
-            rejections=MemoryRejectionSink(),
-        )  # fmt: skip
+        return bench_gateway(broker, influx, registry, "gateway", topic_prefix="gw/sensors")
 
     first = gateway()  # opens the durable session, then goes away
     task = asyncio.create_task(first.run())
@@ -95,18 +98,10 @@ async def drain(
     broker: Mosquitto, influx: InfluxDB, registry: Registry, path: Path, n: int
 ) -> float:
     """Seconds for a starting gateway to move n spooled readings into InfluxDB."""
-    settings = GatewaySettings(
-        mqtt_url=broker.url,
-        influx_url=influx.url,
-        influx_db="bench_spool",
-        topic_prefix="spool/sensors",
-        mqtt_client_id="bench-spool",
-        spool_path=path,
+    gateway = bench_gateway(
+        broker, influx, registry, "spool", topic_prefix="spool/sensors", spool_path=path,
         spool_max_readings=n + 1,
-    )
-    gateway = build_gateway(
-        settings, registry, measurements=MemoryMeasurementSink(), rejections=MemoryRejectionSink()
-    )
+    )  # fmt: skip
     started = time.monotonic()
     task = asyncio.create_task(gateway.run())
     await wait_stored(influx, "bench_spool", n, limit_s=600)
