@@ -6,7 +6,6 @@ it is not seen as one, while an active burst (and its reference level) is persis
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from domain.breach import Breach, Change
@@ -20,12 +19,16 @@ class DropState:
 
     def __init__(self, sensor: str) -> None:
         self.sensor = sensor
-        self.window: deque[tuple[int, float]] = deque()
+        # A list, not a deque: it holds a reading or two (a deque costs 760 bytes empty).
+        self.window: list[tuple[int, float]] = []
         self.active = False
         self.ref = 0.0
         self.since: int | None = None
         self.clear_since: int | None = None
         self.dirty = False
+
+    def idle(self) -> bool:
+        return False  # the window is the rule's memory of the recent readings
 
     def to_dict(self) -> dict[str, Any] | None:
         if not self.active:
@@ -50,14 +53,20 @@ class DropCheck:
         self.within_ns = int(rule.within * NS)
         self.clear_ns = int(rule.clear_for * NS)
 
+    def wakes(self, v: float) -> bool:
+        return True  # every reading joins the window
+
     def new_state(self, sensor: str) -> DropState:
         return DropState(sensor)
 
     def step(self, st: DropState, v: float, ts: int, quiet: bool) -> Breach | None:
         window = st.window
         horizon = ts - self.within_ns
-        while window and window[0][0] < horizon:
-            window.popleft()
+        old = 0
+        while old < len(window) and window[old][0] < horizon:
+            old += 1
+        if old:
+            del window[:old]
         # A monotone deque: the front is the highest value within the window.
         while window and window[-1][1] <= v:
             window.pop()

@@ -20,7 +20,7 @@ from domain.measurement import Measurement
 from domain.site import Registry
 from services.rules.book import RuleBook
 from services.rules.drop import DropCheck
-from services.rules.implausible import ImplausibleCheck, ImplausibleState
+from services.rules.implausible import ImplausibleCheck
 from services.rules.nightleak import NightLeakCheck
 from services.rules.silence import OFFLINE, Presence, SilenceWatch
 from services.rules.spec import (
@@ -40,29 +40,31 @@ from services.rules.threshold import GradeCheck, ThresholdCheck
 DEFAULT_INTERVAL_S = 300  # for a sensor the registry does not know
 
 
-class _State(Protocol):
-    dirty: bool
-
-    def to_dict(self) -> dict[str, Any] | None: ...
-    def load(self, d: dict[str, Any]) -> None: ...
-
-
-class _MetricCheck(Protocol):
+class _Check(Protocol):
     rule_id: str
 
     def new_state(self, sensor: str) -> Any: ...
+
+
+class _MetricCheck(_Check, Protocol):
+    def wakes(self, v: float) -> bool: ...
     def step(self, st: Any, v: float, ts: int, quiet: bool) -> Breach | None: ...
 
 
 class Plan:
-    """One set of effective rules compiled into flat per-metric lists (shared by sensors)."""
+    """One set of effective rules compiled for the hot path, shared by every sensor using it.
 
-    __slots__ = ("grades", "implausible", "metrics", "offline")
+    Each rule with per-sensor state owns a slot: a sensor's `states[slot]` is that rule's state,
+    or None while the rule is idle for the sensor (every limit rule of a healthy sensor). The
+    structure lives here once instead of in each of 100,000 sensors.
+    """
+
+    __slots__ = ("grades", "implausible", "makers", "metrics", "offline", "rule_ids", "slot_of")
 
     def __init__(self, rules: Mapping[str, Rule], kind: Kind, tz: Any) -> None:
         metrics: dict[str, list[_MetricCheck]] = {}
-        self.grades: list[GradeCheck] = []
-        self.implausible: ImplausibleCheck | None = None
+        grades: list[GradeCheck] = []
+        implausible: ImplausibleCheck | None = None
         self.offline: tuple[str, OfflineRule] | None = None
         for rid, r in rules.items():
             if isinstance(r, ThresholdRule):
@@ -72,42 +74,56 @@ class Plan:
             elif isinstance(r, NightLeakRule):
                 metrics.setdefault(r.metric, []).append(NightLeakCheck(rid, r, tz))
             elif isinstance(r, GradeRule):
-                self.grades.append(GradeCheck(rid, r))
+                grades.append(GradeCheck(rid, r))
             elif isinstance(r, StuckRule):
+                watched = tuple(dict.fromkeys(r.metrics.get(kind, [])))
                 for name in r.metrics.get(kind, []):
                     m = metric(kind, name)
                     res = m.resolution if m is not None else 0.01
-                    metrics.setdefault(name, []).append(StuckCheck(rid, r, name, res))
+                    metrics.setdefault(name, []).append(StuckCheck(rid, r, name, res, watched))
             elif isinstance(r, ImplausibleRule):
-                self.implausible = ImplausibleCheck(rid, r)
+                implausible = ImplausibleCheck(rid, r)
             elif isinstance(r, OfflineRule):
                 self.offline = (rid, r)
-        self.metrics = {name: tuple(checks) for name, checks in metrics.items()}
+        # Slots in the order the engine used to meet the rules, so `active()` and `changes()`
+        # list them as before.
+        self.slot_of: dict[str, int] = {}
+        makers: list[_Check] = []
+
+        def slot(check: _Check) -> int:
+            i = self.slot_of.get(check.rule_id)
+            if i is None:
+                i = self.slot_of[check.rule_id] = len(makers)
+                makers.append(check)
+            return i
+
+        self.metrics: dict[str, tuple[tuple[_MetricCheck, int], ...]] = {
+            name: tuple((c, slot(c)) for c in checks) for name, checks in metrics.items()
+        }
+        self.grades = tuple((g, slot(g)) for g in grades)
+        self.implausible = (implausible, slot(implausible)) if implausible else None
+        self.makers: tuple[_Check, ...] = tuple(makers)
+        self.rule_ids = tuple(c.rule_id for c in makers)
 
 
-class SensorState:
-    """Everything the engine keeps for one sensor, in a shape the hot path can walk fast."""
+class SensorState(Presence):
+    """Everything the engine keeps for one sensor: its presence, its plan and one state slot
+    per stateful rule of the plan (None while the rule is idle for it)."""
 
-    __slots__ = ("grades", "implausible", "pairs", "presence", "states")
+    __slots__ = ("plan", "states")
 
     def __init__(self, sensor: str, community: str, interval_s: int, plan: Plan) -> None:
         rid, rule = plan.offline if plan.offline else (OFFLINE, None)
-        self.presence = Presence(sensor, community, interval_s, rid, rule)
-        self.states: dict[str, _State] = {}
+        super().__init__(sensor, community, interval_s, rid, rule)
+        self.plan = plan
+        self.states: list[Any] = [None] * len(plan.makers)
 
-        def state(check: Any) -> Any:
-            st = self.states.get(check.rule_id)
-            if st is None:
-                st = self.states[check.rule_id] = check.new_state(sensor)
-            return st
-
-        self.pairs: dict[str, tuple[tuple[_MetricCheck, Any], ...]] = {
-            name: tuple((c, state(c)) for c in checks) for name, checks in plan.metrics.items()
-        }
-        self.grades = tuple((g, state(g)) for g in plan.grades)
-        self.implausible: tuple[ImplausibleCheck, ImplausibleState] | None = (
-            (plan.implausible, state(plan.implausible)) if plan.implausible else None
-        )
+    def state(self, slot: int) -> Any:
+        """The state in `slot`, created on first need."""
+        st = self.states[slot]
+        if st is None:
+            st = self.states[slot] = self.plan.makers[slot].new_state(self.sensor)
+        return st
 
 
 class RuleEngine:
@@ -162,13 +178,13 @@ class RuleEngine:
                     self._silence.community(sensor).load(d)
                     continue
                 s = self._sensors.get(sensor)
-                target: _State | Presence | None = None
-                if s is not None:
-                    target = s.presence if rid == OFFLINE else s.states.get(rid)
-                if target is None:
+                slot = None if s is None else s.plan.slot_of.get(rid)
+                if s is not None and rid == OFFLINE:
+                    s.load(d)
+                elif s is not None and slot is not None:
+                    s.state(slot).load(d)
+                else:
                     self._orphans.add(key)  # a rule or sensor that is gone: delete its row
-                    continue
-                target.load(d)
             except (KeyError, TypeError, ValueError, IndexError):
                 self.state_errors += 1
                 self._orphans.add(key)
@@ -195,51 +211,65 @@ class RuleEngine:
         if s is None:
             s = self._add(m.sensor, m.kind, m.community, DEFAULT_INTERVAL_S)
         out: list[Breach] = []
-        p = s.presence
-        b = p.heard(m.ts_ns if received_ns is None else received_ns)
+        b = s.heard(m.ts_ns if received_ns is None else received_ns)
         if b is not None:
             out.append(b)
             self._dirty.add(s)
         ts = m.ts_ns
-        if ts <= p.last_ts:
+        if ts <= s.last_ts:
             self.ignored_old += 1
             return out
         self.evaluated += 1
-        p.last_ts = ts
+        s.last_ts = ts
         self._dirty.add(s)
         quiet = bool(self._windows) and self._quiet(m.sensor, ts)
-        pairs = s.pairs
-        for name, v in m.fields.items():
-            checks = pairs.get(name)
+        plan = s.plan
+        states = s.states
+        by_metric = plan.metrics
+        fields = m.fields
+        for name, v in fields.items():
+            checks = by_metric.get(name)
             if checks is not None:
-                for check, st in checks:
+                for check, i in checks:
+                    st = states[i]
+                    if st is None:
+                        if not check.wakes(v):
+                            continue  # idle and staying idle: the common case
+                        st = states[i] = check.new_state(m.sensor)
                     b = check.step(st, v, ts, quiet)
                     if b is not None:
                         out.append(b)
-        for grade, gst in s.grades:
-            b = grade.step(gst, m.fields, ts, quiet)
+        for grade, i in plan.grades:
+            st = states[i]
+            if st is None:
+                if not grade.wakes(fields):
+                    continue
+                st = states[i] = grade.new_state(m.sensor)
+            b = grade.step(st, fields, ts, quiet)
             if b is not None:
                 out.append(b)
-        imp = s.implausible
-        if imp is not None and imp[1].streaks:
-            b = imp[0].good(imp[1], m.fields, ts)
-            if b is not None:
-                out.append(b)
+        imp = plan.implausible
+        if imp is not None:
+            ist = states[imp[1]]
+            if ist is not None and ist.streaks:
+                b = imp[0].good(ist, fields, ts)
+                if b is not None:
+                    out.append(b)
         return out
 
     def note_implausible(self, sensor: str, at_ns: int, metric: str | None = None) -> list[Breach]:
         """The gateway rejected an implausible value (`metric`) or reading (None) at `at_ns`."""
         s = self._sensors.get(sensor)
-        if s is None or s.implausible is None:
+        if s is None or s.plan.implausible is None:
             return []
         self._dirty.add(s)
-        check, st = s.implausible
-        b = check.note(st, metric, at_ns, self._quiet(sensor, at_ns))
+        check, i = s.plan.implausible
+        b = check.note(s.state(i), metric, at_ns, self._quiet(sensor, at_ns))
         return [] if b is None else [b]
 
     def tick(self, now_ns: int) -> list[Breach]:
         """Judge silence on the hub clock: offline sensors and silent communities."""
-        out = self._silence.tick(now_ns, (s.presence for s in self._sensors.values()), self._quiet)
+        out = self._silence.tick(now_ns, self._sensors.values(), self._quiet)
         for b in out:
             s = self._sensors.get(b.sensor)
             if s is not None:
@@ -252,13 +282,16 @@ class RuleEngine:
         out: dict[StateKey, dict[str, Any] | None] = dict.fromkeys(self._orphans)
         self._orphans.clear()
         for s in self._dirty:
-            p = s.presence
-            out[(p.sensor, OFFLINE)] = p.to_dict()
-            p.dirty = False
-            for rid, st in s.states.items():
-                if st.dirty:
-                    out[(p.sensor, rid)] = st.to_dict()
+            sensor = s.sensor
+            out[(sensor, OFFLINE)] = s.to_dict()
+            s.dirty = False
+            states = s.states
+            for i, st in enumerate(states):
+                if st is not None and st.dirty:
+                    out[(sensor, s.plan.rule_ids[i])] = st.to_dict()
                     st.dirty = False
+                    if st.idle():
+                        states[i] = None  # back to rest: free it until the rule wakes again
         self._dirty.clear()
         if self._community_rule is not None:
             rid = self._community_rule[0]
@@ -272,9 +305,12 @@ class RuleEngine:
         """The (sensor, rule) conditions currently raised (for checks and the API)."""
         out: list[tuple[str, str]] = []
         for sid, s in self._sensors.items():
-            if s.presence.active:
-                out.append((sid, s.presence.rule_id))
-            out.extend((sid, rid) for rid, st in s.states.items() if getattr(st, "active", 0))
+            if s.active:
+                out.append((sid, s.rule_id))
+            rule_ids = s.plan.rule_ids
+            out.extend(
+                (sid, rule_ids[i]) for i, st in enumerate(s.states) if st is not None and st.active
+            )
         if self._community_rule is not None:
             rid = self._community_rule[0]
             out.extend((c.id, rid) for c in self._silence.communities.values() if c.active)

@@ -32,6 +32,11 @@ class ImplausibleState:
             return None
         return {"streaks": dict(self.streaks), "active": sorted(self.active), "since": self.since}
 
+    def idle(self) -> bool:
+        """No streak: like a fresh state (`active` empties with the streaks, `since` is only
+        read while active)."""
+        return not self.streaks
+
     def load(self, d: dict[str, Any]) -> None:
         self.streaks = {k: [int(v[0]), int(v[1])] for k, v in d.get("streaks", {}).items()}
         self.active = set(d.get("active", ()))

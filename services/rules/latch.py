@@ -88,6 +88,16 @@ class LatchState:
             "clear_since": self.clear_since,
         }
 
+    def idle(self) -> bool:
+        """Indistinguishable from a fresh latch (`since` is only read while active), so the
+        engine may drop it and keep the slot empty until a reading wakes the rule again."""
+        return (
+            not self.active
+            and self.pending_since is None
+            and self.crit_since is None
+            and self.clear_since is None
+        )
+
     def load(self, d: dict[str, Any]) -> None:
         self.active = int(d.get("active", 0))
         self.since = d.get("since")

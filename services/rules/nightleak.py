@@ -64,6 +64,9 @@ class NightState:
             "since": self.since,
         }
 
+    def idle(self) -> bool:
+        return False  # the window cache and the nights' history are in memory only
+
     def load(self, d: dict[str, Any]) -> None:
         self.night_start = d.get("night_start")
         self.night_end = int(d.get("night_end", 0))
@@ -86,6 +89,9 @@ class NightLeakCheck:
         self.tz = tz
         self.start = time.fromisoformat(rule.night_start)
         self.end = time.fromisoformat(rule.night_end)
+
+    def wakes(self, v: float) -> bool:
+        return True  # every reading may open, extend or close a night
 
     def new_state(self, sensor: str) -> NightState:
         return NightState(sensor)

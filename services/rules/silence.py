@@ -9,6 +9,7 @@ sensor's offline ticket waits `settle` so that a community-wide outage is recogn
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,6 +19,12 @@ from services.rules.spec import CommunitySilentRule, OfflineRule
 
 NS = 1_000_000_000
 OFFLINE = "sensor.offline"
+
+
+@functools.cache
+def _window_ns(interval_s: int, intervals: float) -> int:
+    """Shared: the few distinct windows of a site would otherwise be one int per sensor."""
+    return int(interval_s * intervals * NS)
 
 
 class Presence:
@@ -47,7 +54,7 @@ class Presence:
         self.rule_id = rule_id
         self.rule = rule
         self.intervals = rule.intervals if rule else 3.0
-        self.window_ns = int(interval_s * self.intervals * NS)
+        self.window_ns = _window_ns(interval_s, self.intervals)
         self.last_ts = -1
         self.last_seen = 0
         self.active = False

@@ -67,6 +67,14 @@ class ThresholdCheck:
     def new_state(self, sensor: str) -> LatchState:
         return LatchState(sensor)
 
+    def wakes(self, v: float) -> bool:
+        """Whether `v` would move an idle latch (a violation); the engine creates a sensor's
+        latch only then, so healthy sensors hold no state for the rule."""
+        if self.ignore_below is not None and v < self.ignore_below:
+            return False
+        crit, warn = self.crit, self.warn
+        return (crit is not None and crit.violated(v)) or (warn is not None and warn.violated(v))
+
     def step(self, st: LatchState, v: float, ts: int, quiet: bool) -> Breach | None:
         if self.ignore_below is not None and v < self.ignore_below:
             return None  # not this rule's business: neither a violation nor a recovery
@@ -111,6 +119,15 @@ class GradeCheck:
 
     def new_state(self, sensor: str) -> LatchState:
         return LatchState(sensor)
+
+    def wakes(self, fields: Mapping[str, float]) -> bool:
+        """Whether the reading would move an idle latch: any indicator present past its light
+        limit."""
+        for metric, warn, crit in self.indicators:
+            v = fields.get(metric)
+            if v is not None and (warn.violated(v) or crit.violated(v)):
+                return True
+        return False
 
     def step(
         self, st: LatchState, fields: Mapping[str, float], ts: int, quiet: bool

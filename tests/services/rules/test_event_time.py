@@ -144,3 +144,39 @@ def test_evaluate_accepts_readings_of_unknown_sensors(
     engine = make_engine()
     m = reading("hs-99", T0, pressure=0.1)
     assert engine.evaluate(m) == []
+
+
+def test_a_rule_back_at_rest_starts_its_next_episode_afresh(
+    make_engine: Callable[..., RuleEngine],
+) -> None:
+    """A cleared rule's row is deleted and its state freed; the next episode is judged from
+    its own start, and its row comes back."""
+    engine = make_engine()
+    feed(engine, "pond-01", low_oxygen_episode())  # raised and cleared
+    assert engine.changes()[("pond-01", "pond.low_oxygen")] is None
+    assert engine.active() == []
+    later = T0 + 10 * HOUR
+    second = [(later + i * 5 * MIN, {"do": 2.5}) for i in range(13)]
+    assert feed(engine, "pond-01", second[:12]) == []  # 55 min pending: nothing yet
+    assert engine.changes()[("pond-01", "pond.low_oxygen")] == {
+        "active": 0,
+        "since": None,
+        "pending_since": later,
+        "crit_since": None,
+        "clear_since": None,
+    }
+    raised = [b for b in feed(engine, "pond-01", second[12:]) if b.change is R]
+    assert [(b.rule, b.since_ns, b.at_ns) for b in raised] == [
+        ("pond.low_oxygen", later, later + HOUR)
+    ]
+    assert ("pond-01", "pond.low_oxygen") in engine.active()
+
+
+def test_a_pending_that_recovers_leaves_no_row(make_engine: Callable[..., RuleEngine]) -> None:
+    engine = make_engine()
+    feed(engine, "pond-01", [(T0, {"do": 2.5})])
+    assert engine.changes()[("pond-01", "pond.low_oxygen")] is not None
+    feed(engine, "pond-01", [(T0 + 5 * MIN, {"do": 6.0})])
+    assert engine.changes()[("pond-01", "pond.low_oxygen")] is None
+    feed(engine, "pond-01", [(T0 + 10 * MIN, {"do": 6.1})])
+    assert ("pond-01", "pond.low_oxygen") not in engine.changes()

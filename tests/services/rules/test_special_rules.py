@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.breach import Change, Severity
-from services.rules import RuleEngine
+from services.rules import MemoryRuleStateStore, RuleEngine
 from tests.services.rules.conftest import HOUR, MIN, NS, T0, changes, feed
 
 R, H, E, C = Change.RAISED, Change.HOLDING, Change.ESCALATED, Change.CLEARED
@@ -186,3 +186,23 @@ def test_implausible_metric_does_not_hide_behind_good_other_metrics(
         out += feed(engine, "water-01", [(ts, {"pressure": 0.3})])
         out += engine.note_implausible("water-01", ts, "chlorine")
     assert changes(out, "sensor.implausible") == [R]
+
+
+def test_a_stuck_run_survives_a_restart_with_its_count(
+    make_engine: Callable[..., RuleEngine],
+) -> None:
+    """The runs of every watched metric are persisted as {metric: [value, since, count]}; a
+    restart continues them, so the 45th sample still raises at the 45th reading."""
+    series = [(T0 + i * 5 * MIN, {"do": 7.0, "ph": 7.0 + i / 20}) for i in range(45)]
+    first = make_engine()
+    assert feed(first, "pond-01", series[:30]) == []
+    store = MemoryRuleStateStore()
+    store.save(first.changes())
+    row = store.load()[("pond-01", "sensor.stuck")]
+    assert row["runs"] == {"do": [7.0, T0, 30], "ph": [series[29][1]["ph"], T0 + 29 * 5 * MIN, 1]}
+    second = make_engine(state=store.load())
+    out = [b for b in feed(second, "pond-01", series[30:]) if b.rule == "sensor.stuck"]
+    assert [(b.change, b.metric, b.since_ns, b.at_ns) for b in out] == [
+        (R, "do", T0, T0 + 44 * 5 * MIN)
+    ]
+    assert ("pond-01", "sensor.stuck") in second.active()
