@@ -26,6 +26,11 @@ INSTALL_HINT = {
 }
 
 
+MOSQUITTO_MAX_QUEUED = 100_000
+"""Messages the generated Mosquitto config queues per client beyond those in flight; past it
+the broker drops what it would queue (logging "Outgoing messages are being dropped" once)."""
+
+
 class ServiceError(RuntimeError):
     """A local service could not be started; the message says how to fix it."""
 
@@ -145,7 +150,7 @@ class Mosquitto(_Process):
                 "persistence true\n"
                 f"persistence_location {self.workdir}/\n"
                 "autosave_interval 60\n"
-                "max_queued_messages 100000\n"
+                f"max_queued_messages {MOSQUITTO_MAX_QUEUED}\n"
                 "log_dest stdout\n"
                 "log_type error\nlog_type warning\nlog_type notice\n"
                 # As root, Mosquitto would switch to the `mosquitto` account, which cannot
