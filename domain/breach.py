@@ -11,12 +11,18 @@ from enum import StrEnum
 
 
 class Severity(StrEnum):
+    """How bad a condition is, declared from mild to worst: the order is what escalation
+    follows (`rank`), so a new level needs no change where tickets escalate."""
+
     WARNING = "warning"
     CRITICAL = "critical"
 
     @property
     def rank(self) -> int:
-        return 2 if self is Severity.CRITICAL else 1
+        return _RANKS[self]
+
+
+_RANKS = {s: i for i, s in enumerate(Severity, start=1)}
 
 
 class Change(StrEnum):
@@ -26,6 +32,8 @@ class Change(StrEnum):
     HOLDING = "holding"  # still violating: update last/peak value; reopens after a resolve
     ESCALATED = "escalated"  # warning -> critical while active
     CLEARED = "cleared"  # cleared past the hysteresis for the clear duration: recovered
+    INHIBITED = "inhibited"  # rule `inhibited` raised or escalated, but this rule's ticket
+    # covers the same readings: a note on this rule's ticket, not a ticket (rules' `inhibits:`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +45,9 @@ class Breach:
     the value relates to `threshold` ("below", "above", "outside", "drop", "offline", ...), and
     `limit_zh`/`limit_en` name what crossing it means (e.g. "轻度黑臭" / "light black-odorous").
     `source` names the standard or practice behind the number and `provenance` its tag from
-    domain.md (S, S?, P, D): only S may be called a national limit.
+    domain.md (S, S?, P, D): only S may be called a national limit. An INHIBITED breach is
+    about `rule`'s ticket (the more specific rule, active) and carries what the `inhibited`
+    rule found (its severity, metric, value and limit) for the note on that ticket.
     """
 
     sensor: str
@@ -54,3 +64,4 @@ class Breach:
     limit_en: str = ""
     source: str = ""
     provenance: str = ""
+    inhibited: str = ""

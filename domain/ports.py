@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from domain.measurement import Measurement, Rejection
+from domain.site import Registry
 
 
 class MeasurementSink(Protocol):
@@ -29,3 +30,11 @@ class StatusSink(Protocol):
     """Takes a device's retained online/offline status."""
 
     async def status(self, sensor: str, online: bool, at_ns: int) -> None: ...
+
+
+class RegistryFeed(Protocol):
+    """Keeps a process's Registry at the committed version (swapping it in place) until
+    cancelled: what a gateway worker process runs beside its gateway. Picklable: it crosses
+    the spawn of a worker process."""
+
+    async def follow(self, registry: Registry) -> None: ...

@@ -4,6 +4,9 @@ configuration."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 DEFAULT_PREFIX = "sensors"
 TICKETS_PREFIX = "gridwatch/tickets"
@@ -19,6 +22,27 @@ class DeviceTopic:
     kind: str
     sensor: str
     channel: str  # TELEMETRY or STATUS
+
+
+def check_prefix(prefix: str) -> str:
+    """`prefix` if it is a plain topic path, else ValueError saying why. The one check for the
+    gateway's settings and the broker configuration: the prefix goes into subscriptions, ACL
+    lines (where a space or newline would end the line) and every device's topic."""
+    if not prefix:
+        raise ValueError("the topic prefix cannot be empty")
+    if any(c in prefix for c in "+#"):
+        raise ValueError(f"topic prefix {prefix!r} has an MQTT wildcard (+ or #)")
+    if prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+        raise ValueError(f"topic prefix {prefix!r} has an empty level (a leading, trailing or //)")
+    if any(c.isspace() or c == "\x00" for c in prefix):
+        raise ValueError(f"topic prefix {prefix!r} has a space, newline or NUL")
+    if prefix.startswith("$"):
+        raise ValueError(f"topic prefix {prefix!r} starts with $, which brokers reserve")
+    return prefix
+
+
+TopicPrefix = Annotated[str, AfterValidator(check_prefix)]
+"""A pydantic field type: a topic prefix that passed `check_prefix`."""
 
 
 def telemetry(kind: str, sensor: str, prefix: str = DEFAULT_PREFIX) -> str:
