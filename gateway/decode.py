@@ -29,7 +29,8 @@ _READING_KEYS = frozenset({"ts", "values"})
 _SENML_BASE = ("bn", "bt", "bu", "bv", "bver")
 _SENML_VALUES = ("v", "vs", "vb", "vd")
 
-_json_decode = msgspec.json.Decoder().decode
+json_decode = msgspec.json.Decoder().decode
+"""msgspec's JSON parser; raises msgspec.DecodeError (a ValueError) on what it refuses."""
 
 
 class DecodeError(Exception):
@@ -99,7 +100,7 @@ def _nonfinite(constant: str) -> float:
 def parse_json(payload: bytes) -> Any:
     """Parse JSON text; `DecodeError` for anything that is not JSON we can judge."""
     try:
-        return _json_decode(payload)
+        return json_decode(payload)
     except RecursionError:
         raise DecodeError("JSON nested too deeply") from None
     except (msgspec.MsgspecError, ValueError):  # ValueError: UnicodeDecodeError in strings

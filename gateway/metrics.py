@@ -1,9 +1,20 @@
 """The gateway's Prometheus metrics, on a CollectorRegistry the service owns (no global
-registry: two gateways in one test process do not share counters)."""
+registry: two gateways in one test process do not share counters).
+
+A cluster's workers each count in their own process; `snapshot` turns a worker's registry into
+plain `Family` values it sends to the parent (gateway/wire.py), and the parent's
+`WorkerCollector` serves the latest of each with a `worker` label — so the parent's endpoint
+shows every worker's figures, and `sum without (worker)` gives the cluster's.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from domain.measurement import RejectReason
 
@@ -79,6 +90,11 @@ class GatewayMetrics:
         self.spool_full = Gauge(
             "gridwatch_gateway_spool_full", "1 while the spool is at its size limit", registry=r
         )
+        self.registry_version = Gauge(
+            "gridwatch_registry_version",
+            "The site registry's version this gateway judges readings by",
+            registry=r,
+        )
         # -- health (gateway/health.py) --
         self.broker_connected = Gauge(
             "gridwatch_gateway_broker_connected",
@@ -136,3 +152,41 @@ class GatewayMetrics:
         self.connects = Counter(
             "gridwatch_gateway_mqtt_connects", "Successful MQTT (re)connections", registry=r
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family as plain data: name, type, help and (sample name, labels, value)."""
+
+    name: str
+    kind: str
+    help: str
+    samples: list[tuple[str, dict[str, str], float]]
+
+
+def snapshot(registry: CollectorRegistry) -> list[Family]:
+    """Every family of `registry` with its current samples (function gauges evaluated now)."""
+    return [
+        Family(
+            m.name, m.type, m.documentation, [(s.name, dict(s.labels), s.value) for s in m.samples]
+        )
+        for m in registry.collect()
+    ]
+
+
+class WorkerCollector(Collector):
+    """Serves the latest snapshot of each worker, its samples labelled `worker="<index>"`."""
+
+    def __init__(self, latest: Callable[[], Mapping[int, Sequence[Family]]]) -> None:
+        self.latest = latest
+
+    def collect(self) -> Iterable[Metric]:
+        merged: dict[str, Metric] = {}
+        for index, families in sorted(self.latest().items()):
+            for f in families:
+                metric = merged.get(f.name)
+                if metric is None:
+                    metric = merged[f.name] = Metric(f.name, f.help, f.kind)
+                for name, labels, value in f.samples:
+                    metric.add_sample(name, {**labels, "worker": str(index)}, value)
+        return list(merged.values())

@@ -25,16 +25,10 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 
-
-class FullPolicy(StrEnum):
-    """What a full spool does with a new batch."""
-
-    REFUSE = "refuse"
-    DROP_OLDEST = "drop_oldest"
+from domain.sections import FullPolicy
 
 
 @dataclass(frozen=True, slots=True)

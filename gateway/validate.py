@@ -85,11 +85,11 @@ class _Instant:
 
 
 # (lo, hi) by field name, per kind with the health fields, for the hot loop.
-_LIMITS: dict[Kind, dict[str, tuple[float, float]]] = {
+LIMITS: dict[Kind, dict[str, tuple[float, float]]] = {
     kind: {n: (m.lo, m.hi) for n, m in (*metrics.items(), *HEALTH.items())}
     for kind, metrics in CATALOG.items()
 }
-_HEALTH_LIMITS = {n: (m.lo, m.hi) for n, m in HEALTH.items()}
+HEALTH_LIMITS = {n: (m.lo, m.hi) for n, m in HEALTH.items()}
 
 
 RejectFn = Callable[[RejectReason, str, "str | None"], None]
@@ -105,7 +105,7 @@ def judge(
     """The Measurements of one message's readings; every refused part goes to `reject`
     (reason, detail, metric or None for a whole reading)."""
     metrics = CATALOG[placement.sensor.kind]
-    limits = _LIMITS[placement.sensor.kind]
+    limits = LIMITS[placement.sensor.kind]
     instants: dict[int, _Instant] = {}
     for reading in readings:
         if reading.problems:
@@ -161,7 +161,7 @@ def judge(
             for name, raw in top.items():
                 if name in _SKIP_TOP:
                     continue
-                lim = _HEALTH_LIMITS.get(name)
+                lim = HEALTH_LIMITS.get(name)
                 t = type(raw)
                 if (
                     lim is not None
