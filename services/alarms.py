@@ -26,7 +26,9 @@ from services.maintenance.watch import Held, MaintenanceWatch
 from services.notify.dispatcher import Dispatcher
 from services.rules.book import RuleBook
 from services.rules.engine import RuleEngine
+from services.rules.silence import HUB_ROW
 from services.rules.state import RuleStateStore
+from services.tickets.folding import apply_judged
 from services.tickets.schemas import Notice
 from services.tickets.service import TicketService
 
@@ -66,10 +68,10 @@ class Alarms:
 
     async def accept(self, measurements: Sequence[Measurement]) -> None:
         now = self.clock()
-        evaluate = self.engine.evaluate
+        judge = self.engine.judge  # every rule, then precedence between them
         breaches: list[Breach] = []
         for m in measurements:
-            breaches.extend(evaluate(m, now))
+            breaches.extend(judge(m, now))
         await self._commit(breaches, self.maintenance.observe(measurements))
 
     async def record(self, rejections: Sequence[Rejection]) -> None:
@@ -88,7 +90,12 @@ class Alarms:
         await self.maintenance.refresh(self.clock())
 
     async def run_clock(self, interval_s: float = TICK_INTERVAL_S) -> None:
-        """Tick forever; a failing tick is logged and retried at the next one."""
+        """Tick forever; a failing tick is logged and retried at the next one. First, say when
+        this engine started (the API shows sensors not heard since then as "waiting")."""
+        try:
+            await asyncio.to_thread(self.state.save, {HUB_ROW: self.engine.started_record()})
+        except Exception:
+            log.exception("could not record the hub's start")
         while True:
             try:
                 await self.refresh_maintenance()
@@ -112,7 +119,7 @@ class Alarms:
     def _store(
         self, breaches: list[Breach], changes: StateChanges, held: Held | None = None
     ) -> list[Notice]:
-        notices = self.tickets.apply_all(breaches) if breaches else []
+        notices = apply_judged(self.tickets, breaches) if breaches else []
         if changes:
             self.state.save(changes)
         if held:

@@ -55,6 +55,26 @@ def get_writer(principal: PrincipalDep) -> Principal:
 WriterDep = Annotated[Principal, Depends(get_writer)]
 
 
+def get_field_crew(principal: PrincipalDep) -> Principal:
+    """Only a crew member is on site (arrival): an officer or admin token is refused (403)."""
+    if not principal.is_field_crew:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only crew tokens arrive on site")
+    return principal
+
+
+FieldCrewDep = Annotated[Principal, Depends(get_field_crew)]
+
+
+def get_admin(principal: PrincipalDep) -> Principal:
+    """Tokens, sign-in links and registry changes: admins only."""
+    if principal.role is not Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admin tokens only")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_admin)]
+
+
 def get_overseer(principal: PrincipalDep) -> Principal:
     """Site-wide operational data (rejections, metrics): officers and admins, not crews."""
     if principal.role is Role.CREW:

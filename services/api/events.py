@@ -1,9 +1,9 @@
 """Live ticket events for open dashboard pages: an in-process broadcaster with one bounded
 queue per page, and the server-sent-events body each page reads.
 
-`EventHub` is also a notify Channel (`name`, `async send(notice)`); anything may call
-`publish(event_dict)` from any thread. A page receives only the events its principal may see
-(a crew only its own grid cells' tickets).
+Anything may call `publish(event_dict)` from any thread; services.api.live publishes each new
+timeline line as a `LiveEvent` (the line and the ticket's brief, not its timeline). A page
+receives only the events its principal may see (a crew only its own grid cells' tickets).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.auth.principal import Principal
-from services.tickets.schemas import Notice
 
 Event = Mapping[str, Any]
 
@@ -53,7 +52,8 @@ class Subscription:
     async def next(self, idle_s: float) -> Event | None:
         """The next event, None after `idle_s` seconds of quiet; StopAsyncIteration if closed."""
         try:
-            item = await asyncio.wait_for(self.queue.get(), idle_s)
+            async with asyncio.timeout(idle_s):
+                item = await self.queue.get()
         except TimeoutError:
             return None
         if isinstance(item, _Closed):
@@ -67,7 +67,6 @@ class EventHub:
 
     max_queued: int = 256
     published: int = 0
-    name: str = "live"
     _subs: set[Subscription] = field(default_factory=set)
 
     @property
@@ -79,7 +78,7 @@ class EventHub:
         return sum(s.dropped for s in self._subs)
 
     def publish(self, event: Event) -> None:
-        """Hand `event` (a JSON-able dict, e.g. a ticket Notice dumped in JSON mode) to every
+        """Hand `event` (a JSON-able dict, e.g. a LiveEvent dumped in JSON mode) to every
         subscriber. Safe from any thread and never blocks; a closed loop's subscriber is
         forgotten."""
         self.published += 1
@@ -88,10 +87,6 @@ class EventHub:
                 sub.loop.call_soon_threadsafe(sub.offer, event)
             except RuntimeError:  # its loop has closed
                 self._subs.discard(sub)
-
-    async def send(self, notice: Notice) -> None:
-        """The notify Channel protocol, so the Dispatcher can fan ticket notices out here too."""
-        self.publish(notice.model_dump(mode="json"))
 
     def close(self) -> None:
         """End every open stream (call before stopping the server so it need not wait)."""

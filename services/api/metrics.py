@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.api.hub import Hub
-from services.db.models import DeliveryFailure, Ticket
+from services.db.models import DeliveryFailure, OutboxRow, Ticket
 
 
 class HubCollector(Collector):
@@ -41,6 +41,34 @@ class HubCollector(Collector):
                     f"Notices {what} on the {c.name} channel",
                     value=int(getattr(c, what, 0)),
                 )
+        notifier = hub.notifier
+        if notifier is not None:
+            attempts = CounterMetricFamily(
+                "gridwatch_notify_attempts",
+                "Delivery attempts (messages) by this process, by channel type and outcome",
+                labels=["type", "outcome"],
+            )
+            for (kind, outcome), count in sorted(notifier.attempts.items()):
+                attempts.add_metric([kind, outcome], count)
+            yield attempts
+            notices = CounterMetricFamily(
+                "gridwatch_notify_notices",
+                "Notices in those attempts (a grouped message carries several)",
+                labels=["type", "outcome"],
+            )
+            for (kind, outcome), count in sorted(notifier.notices.items()):
+                notices.add_metric([kind, outcome], count)
+            yield notices
+        yield GaugeMetricFamily(
+            "gridwatch_registry_version",
+            "The site registry's version this process serves",
+            value=hub.registry.version,
+        )
+        yield CounterMetricFamily(
+            "gridwatch_registry_login_failures",
+            "Device broker logins that could not be set after a registry change",
+            value=hub.login_failures,
+        )
         r = hub.rejections
         yield CounterMetricFamily(
             "gridwatch_rejections_dropped",
@@ -64,6 +92,18 @@ class HubCollector(Collector):
                 "Webhook deliveries that failed after every retry (table delivery_failures)",
                 value=s.scalar(select(func.count()).select_from(DeliveryFailure)) or 0,
             )
+            outbox = GaugeMetricFamily(
+                "gridwatch_notify_outbox",
+                "Notices in the outbox by channel and status (pending, sent, failed)",
+                labels=["channel", "status"],
+            )
+            for channel, status, count in s.execute(
+                select(OutboxRow.channel, OutboxRow.status, func.count()).group_by(
+                    OutboxRow.channel, OutboxRow.status
+                )
+            ).all():
+                outbox.add_metric([channel, status], count)
+            yield outbox
 
 
 def registry_for(hub: Callable[[], Hub | None]) -> CollectorRegistry:

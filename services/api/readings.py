@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from services.influx.client import InfluxQuery
-from services.influx.errors import InfluxError
-from services.influx.quoting import ident
+from adapters.influx.errors import InfluxError
+from adapters.influx.query import InfluxQuery
+from adapters.influx.quoting import ident
 
 log = logging.getLogger(__name__)
 

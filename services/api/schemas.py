@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.site import Location
-from services.tickets.schemas import TicketPublic
+from services.tickets.schemas import TicketBrief
 
-SensorState = Literal["ok", "warning", "critical", "offline"]
+SensorState = Literal["ok", "waiting", "warning", "critical", "offline"]
 
 
 class _Body(BaseModel):
@@ -27,6 +27,19 @@ class CommentCreate(_Body):
 
 class ResolveCreate(_Body):
     note: str = Field(default="", max_length=2000)
+    photos: list[int] = Field(
+        default=[], max_length=20, description="ids of this ticket's photos (POST …/photos)"
+    )
+
+
+class ArriveCreate(_Body):
+    """Where the phone is, when it shares its position (both or neither)."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    def position(self) -> tuple[float, float] | None:
+        return None if self.lat is None or self.lon is None else (self.lat, self.lon)
 
 
 class AckCreate(_Body):
@@ -35,7 +48,7 @@ class AckCreate(_Body):
 
 class TicketList(BaseModel):
     count: int
-    tickets: list[TicketPublic]
+    tickets: list[TicketBrief]
 
 
 class SensorPublic(BaseModel):
@@ -52,7 +65,9 @@ class SensorPublic(BaseModel):
     state: SensorState = Field(
         description="from the active tickets whose condition still holds (not recovered): "
         "offline under a sensor.offline or its community's community.silent ticket, else the "
-        "worst severity, else ok"
+        "worst severity, else waiting when the hub has no verdict on it yet (not heard since "
+        "the hub started, or silent past 3 × interval_s before its offline ticket opens), "
+        "else ok"
     )
 
 
@@ -63,7 +78,7 @@ class SensorDetail(SensorPublic):
     )
     last_reading: dict[str, float | int | str] | None
     last_reading_at: datetime | None
-    open_tickets: list[TicketPublic]
+    open_tickets: list[TicketBrief]
 
 
 class SensorList(BaseModel):
@@ -91,3 +106,4 @@ class Health(BaseModel):
     status: str
     database: bool
     ingest: dict[str, Any] | None = None  # the gateway's health, when it runs in this process
+    registry_version: int = 0  # the site registry's version this process serves

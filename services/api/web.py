@@ -1,42 +1,35 @@
 """The web dashboard, served by the API process: the single-page app at `/`, its pinned
 front-end libraries under `/vendor/` (installed by dashboards/web/setup.sh, never fetched at run
 time), the metric catalog the page labels charts with, and live ticket events as server-sent
-events at `/api/v1/events` (fed by services.api.live through an EventHub).
+events at `/api/v1/events` (services.api.stream; fed by services.api.live through an EventHub).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import FastAPI
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from domain.catalog import CATALOG
-from services.api.deps import get_hub
-from services.api.events import KEEPALIVE_S, EventHub, event_stream
-from services.auth.principal import Principal
+from domain.ids import ID_PATTERN
+from services.api.events import KEEPALIVE_S, EventHub
+from services.api.stream import redact_access_log, stream_router
+from services.api.streampass import StreamPasses
 
 log = logging.getLogger(__name__)
 
-WEB_ROOT = Path(__file__).resolve().parents[2] / "dashboards" / "web"
-"""dashboards/web in the source tree (the hub runs from a checkout or an editable install)."""
+WEB_ROOT = Path(str(resources.files("dashboards.web")))
+"""The dashboard's package data: dashboards/web in a checkout, site-packages/dashboards/web in
+an installed wheel (the same lookup for both; a file-system package, so a real folder)."""
 
 VENDOR = {"uplot": Path("node_modules/uplot/dist")}
 """Front-end libraries served under /vendor/<name>/, relative to the web root."""
-
-CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
-"""Everything the page uses comes from this server: a leaked script URL cannot load."""
-
-TokenVerifier = Callable[[str], Principal | None]
-"""Token -> principal or None; synchronous (a DB lookup), so it runs in a worker thread."""
 
 
 def catalog_json() -> dict[str, list[dict[str, str]]]:
@@ -50,27 +43,17 @@ def catalog_json() -> dict[str, list[dict[str, str]]]:
     }
 
 
-def _unauthorised() -> JSONResponse:
-    return JSONResponse(
-        {"detail": "a valid token is required"},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
 def mount(
     app: FastAPI,
     *,
     hub: EventHub,
-    verify: TokenVerifier | None = None,
     root: Path = WEB_ROOT,
     keepalive_s: float = KEEPALIVE_S,
 ) -> None:
     """Serve the dashboard at `/` and live events at `/api/v1/events` on `app`.
 
     Only `/`, `/static/`, `/vendor/` and `/catalog.json` are added, so routers included later
-    under /api/v1 are never shadowed. `verify` maps a token to its principal; by default the
-    request's Hub's `tokens.verify` (the same TokenStore the Bearer header is checked against).
+    under /api/v1 are never shadowed.
     """
     public = root / "public"
     index = public / "index.html"
@@ -94,9 +77,36 @@ def mount(
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})  # CSP: security.py
+
+    resident = public / "resident.html"
+    worker = public / "js" / "sw.js"
+
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker() -> FileResponse:
+        """The offline app shell; at the root so its scope is the whole dashboard."""
         return FileResponse(
-            index, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
+            worker, media_type="text/javascript", headers={"Cache-Control": "no-cache"}
         )
+
+    @app.get("/r/{sensor_id}", include_in_schema=False)
+    async def resident_form(
+        sensor_id: Annotated[str, PathParam(pattern=ID_PATTERN)],
+    ) -> FileResponse:
+        """The residents' public form for one asset (printed on labels; no sign-in)."""
+        return FileResponse(resident, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/s/{sensor_id}", include_in_schema=False)
+    async def sensor_label(
+        sensor_id: Annotated[str, PathParam(pattern=ID_PATTERN)],
+    ) -> RedirectResponse:
+        """A label's QR code: the sensor's page in the dashboard (sign-in first if needed)."""
+        return RedirectResponse(f"/#/sensor/{sensor_id}", status_code=302)
+
+    @app.get("/tickets/{ticket_id}", include_in_schema=False)
+    async def ticket_link(ticket_id: Annotated[int, PathParam(ge=1)]) -> RedirectResponse:
+        """A notice's link ({PUBLIC_URL}/tickets/{id}): the ticket's page in the dashboard."""
+        return RedirectResponse(f"/#/ticket/{ticket_id}", status_code=302)
 
     catalog = catalog_json()
 
@@ -104,31 +114,5 @@ def mount(
     async def metric_catalog() -> dict[str, list[dict[str, str]]]:
         return catalog
 
-    @app.get(
-        "/api/v1/events",
-        tags=["events"],
-        summary="Live ticket events (server-sent events)",
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}, 401: {}},
-    )
-    async def events(
-        request: Request,
-        token: Annotated[
-            str | None, Query(description="the token: EventSource sends no headers")
-        ] = None,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> Response:
-        """Each ticket event the caller may see, as `data: <json>`; a crew gets its own grid
-        cells' only. Authenticate with `?token=` (browsers) or a Bearer header."""
-        secret = token
-        if not secret and authorization and authorization.lower().startswith("bearer "):
-            secret = authorization[7:].strip()
-        check = verify or get_hub(request).tokens.verify
-        principal = await run_in_threadpool(check, secret) if secret else None
-        if principal is None:
-            return _unauthorised()
-        return StreamingResponse(
-            event_stream(hub, principal, keepalive_s),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+    app.include_router(stream_router(hub, StreamPasses(), keepalive_s=keepalive_s))
+    redact_access_log()

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.site import ID_PATTERN
+from domain.ids import ID_PATTERN
 from services.auth.principal import Principal, Role
 from services.db.models import Token
 
@@ -36,18 +36,37 @@ class TokenInfo:
     grids: tuple[str, ...]
     created_at_ns: int
     revoked: bool
+    display_name: str = ""
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def principal_of(row: Token) -> Principal:
+    return Principal(row.name, Role(row.role), frozenset(row.grids.split()), row.display_name or "")
+
+
 class TokenStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, name: str, role: Role | str, grids: tuple[str, ...] = ()) -> str:
-        """Store a new token and return its secret (shown once, never stored)."""
+    def create(
+        self,
+        name: str,
+        role: Role | str,
+        grids: tuple[str, ...] = (),
+        display_name: str = "",
+    ) -> str:
+        """Store a new token and return its secret (shown once, never stored). `display_name`
+        is the person's name timelines show ("王师傅"); without it, the token's name."""
+        display_name = display_name.strip()
+        if len(display_name) > 100 or any(not c.isprintable() for c in display_name):
+            raise TokenError("a display name is at most 100 printable characters")
         if not NAME_PATTERN.match(name):
             raise TokenError(f"token name {name!r} must be 1-100 letters, digits or _.@-")
         try:
@@ -61,7 +80,7 @@ class TokenStore:
             raise TokenError("a crew token needs at least one --grid")
         if role is not Role.CREW and grids:
             raise TokenError(f"--grid applies to crew tokens only; {role} sees every grid")
-        secret = PREFIX + secrets.token_urlsafe(32)
+        secret = new_secret()
         try:
             with Session(self.engine) as s, s.begin():
                 s.add(
@@ -71,6 +90,7 @@ class TokenStore:
                         grids=" ".join(sorted(set(grids))),
                         digest=digest(secret),
                         created_at_ns=time.time_ns(),
+                        display_name=display_name,
                     )
                 )
         except IntegrityError:
@@ -85,7 +105,14 @@ class TokenStore:
             row = s.scalars(select(Token).where(Token.digest == digest(secret))).first()
             if row is None or row.revoked_at_ns is not None:
                 return None
-            return Principal(row.name, Role(row.role), frozenset(row.grids.split()))
+            return principal_of(row)
+
+    def is_active(self, token_digest: str) -> bool:
+        """Whether the token with this digest still exists unrevoked: for what outlives its
+        request (a live stream), which holds the digest, never the secret."""
+        with Session(self.engine) as s:
+            row = s.scalars(select(Token).where(Token.digest == token_digest)).first()
+            return row is not None and row.revoked_at_ns is None
 
     def list(self) -> list[TokenInfo]:
         with Session(self.engine) as s:
@@ -96,6 +123,7 @@ class TokenStore:
                     tuple(t.grids.split()),
                     t.created_at_ns,
                     t.revoked_at_ns is not None,
+                    t.display_name,
                 )
                 for t in s.scalars(select(Token).order_by(Token.name))
             ]

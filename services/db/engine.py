@@ -6,27 +6,24 @@ process (gateway, API, `gridwatch token`) meets the same schema without a separa
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-DEFAULT_URL = "sqlite:///./var/gridwatch.db"
-ENV_VAR = "GRIDWATCH_DB_URL"
+from domain.endpoints import DEFAULT_DB_URL
+
 BUSY_TIMEOUT_MS = 5_000
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to use: the argument, else GRIDWATCH_DB_URL, else the SQLite file under ./var/.
+    """The URL to use: the argument (the settings' db.url), else the SQLite file under ./var/.
 
     A plain `postgresql://` URL is pointed at psycopg 3, the driver we ship."""
-    chosen = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    chosen = url or DEFAULT_DB_URL
     if chosen.startswith(("postgresql://", "postgres://")):
         chosen = "postgresql+psycopg://" + chosen.split("://", 1)[1]
     return chosen
@@ -62,7 +59,12 @@ _PG_MIGRATION_LOCK = 0x67726964  # "grid": any constant shared by every GridWatc
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent). Concurrent starters take turns:
     threads of one process on a lock, processes sharing a PostgreSQL on an advisory lock held
-    for the migration's transaction, so the later one finds the schema at head."""
+    for the migration's transaction, so the later one finds the schema at head. Alembic is
+    imported here, not with the module: a process that only connects (a gateway worker
+    following the registry) does not pay for it."""
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with _MIGRATING, engine.begin() as conn:

@@ -1,6 +1,8 @@
 """A rule book with one rule switched on: the site's effective rules (defaults + the site's
 override file), a patch on top in the override format of services.rules.book, everything else
-off. Rules judged on the hub's clock or on rejected input cannot be replayed from stored data.
+off — except the rules linked to it by precedence (`inhibits:` either way), which stay as the
+site has them, so the dry-run shows what the rule would have inhibited or been folded into.
+Rules judged on the hub's clock or on rejected input cannot be replayed from stored data.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from services.rules.book import RuleBook, RuleError, default_rules_text
+from services.rules.book import RuleBook, default_rules_text
+from services.rules.overrides import RuleError
 
 NOT_REPLAYABLE = {
     "offline": "judged on the hub's clock, not on stored readings",
@@ -70,6 +73,21 @@ def _read(path: str | Path | None) -> dict[str, Any]:
     return dict(data)
 
 
+def _related(rule_id: str, *books: Mapping[str, Any]) -> set[str]:
+    """`rule_id`, the rules it inhibits and the rules that inhibit it (defaults and site)."""
+    out = {rule_id}
+    for book in books:
+        for rid, data in book.items():
+            inhibits = data.get("inhibits") if isinstance(data, Mapping) else None
+            if not isinstance(inhibits, list):
+                continue
+            if rid == rule_id:
+                out.update(str(t) for t in inhibits)
+            elif rule_id in inhibits:
+                out.add(rid)
+    return out
+
+
 def single_rule_book(
     rule_id: str, patch: Mapping[str, Any] | None = None, overrides: str | Path | None = None
 ) -> RuleBook:
@@ -80,7 +98,7 @@ def single_rule_book(
     every = set(defaults.get("rules") or {}) | set(rules)
     if rule_id not in every:
         raise DryRunError(f"no rule {rule_id!r}; see services/rules/defaults.yaml")
-    for rid in every - {rule_id}:
+    for rid in every - _related(rule_id, defaults.get("rules") or {}, rules):
         rules[rid] = _combine(rules.get(rid), {"enabled": False})
     rules[rule_id] = _combine(_combine(rules.get(rule_id), patch or {}), {"enabled": True})
     narrowed: dict[str, Any] = {"rules": rules}

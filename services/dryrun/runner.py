@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from adapters.influx.query import InfluxQuery
+from adapters.influx.quoting import ident
 from domain.breach import Breach, Change
 from domain.catalog import Kind
 from domain.measurement import Measurement
 from domain.site import Registry, Sensor
 from services.dryrun.book import DryRunError, single_rule_book
-from services.influx.client import InfluxQuery
-from services.influx.quoting import ident
 from services.rules.book import RuleBook
 from services.rules.engine import RuleEngine
+from services.tickets.lifecycle import Comparison
 
 NS = 10**9
 MAX_RANGE_NS = 400 * 86_400 * NS
@@ -79,6 +81,20 @@ class DryTicket:
     threshold: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class DryInhibited:
+    """A breach precedence would have folded into another rule's ticket as a note: `rule`
+    (the derived one) raised or escalated while `into`'s condition covered the readings."""
+
+    sensor: str
+    rule: str
+    into: str
+    at_ns: int
+    severity: str
+    metric: str | None
+    value: float | None
+
+
 @dataclass(slots=True)
 class DryRunResult:
     rule: str
@@ -86,14 +102,9 @@ class DryRunResult:
     readings: int
     tickets: list[DryTicket]
     baseline: list[DryTicket] | None = None  # the same data under the rule as it is now
-
-
-def _worse(comparison: str, threshold: float | None, a: float, b: float) -> float:
-    if comparison == "below":
-        return min(a, b)
-    if comparison == "outside" and threshold is not None:
-        return a if abs(a - threshold) >= abs(b - threshold) else b
-    return max(a, b)
+    inhibited: list[DryInhibited] = field(default_factory=list)
+    """Notes instead of tickets: the rule's own breaches folded into a more specific rule's
+    ticket, or the breaches of rules it inhibits folded into its own."""
 
 
 class _Tickets:
@@ -102,6 +113,14 @@ class _Tickets:
     def __init__(self) -> None:
         self.open: dict[tuple[str, str], DryTicket] = {}
         self.all: list[DryTicket] = []
+        self.inhibited: list[DryInhibited] = []
+
+    def fold(self, b: Breach) -> None:
+        self.inhibited.append(
+            DryInhibited(
+                b.sensor, b.inhibited, b.rule, b.at_ns, b.severity.value, b.metric, b.value
+            )
+        )
 
     def apply(self, b: Breach) -> None:
         key = (b.sensor, b.rule)
@@ -130,9 +149,8 @@ class _Tickets:
             t.severity = b.severity.value
         if b.value is not None:
             old = t.peak_value
-            t.peak_value = (
-                b.value if old is None else _worse(t.comparison, t.threshold, old, b.value)
-            )
+            worse = Comparison.of(t.comparison).worse
+            t.peak_value = b.value if old is None else worse(old, b.value)
 
 
 def _applies(book: RuleBook, rule: str, s: Sensor) -> bool:
@@ -146,7 +164,7 @@ async def _replay(
     req: DryRun,
     sensors: list[Sensor],
     raw_rp: str,
-) -> tuple[int, list[DryTicket]]:
+) -> tuple[int, _Tickets]:
     engine = RuleEngine(book, registry, started_ns=req.start_ns)
     out = _Tickets()
     readings = 0
@@ -178,26 +196,25 @@ async def _replay(
                     continue
                 readings += 1
                 m = Measurement(s.id, s.kind, p.grid.id, p.community.id, t, fields)
-                for b in engine.evaluate(m):
-                    if b.rule == req.rule:
+                for b in engine.judge(m):  # as the hub would: with precedence
+                    if b.change is Change.INHIBITED:
+                        if req.rule in (b.rule, b.inhibited):
+                            out.fold(b)
+                    elif b.rule == req.rule:
                         out.apply(b)
             if readings > MAX_POINTS:
                 raise DryRunError(f"more than {MAX_POINTS} readings: narrow the range or scope")
             if len(rows) < PAGE:
                 break
         engine.changes()
-    return readings, out.all
+    return readings, out
 
 
-async def dry_run(
-    influx: InfluxQuery,
-    registry: Registry,
-    req: DryRun,
-    *,
-    overrides: str | None = None,
-    raw_rp: str = "autogen",
-) -> DryRunResult:
-    """Run `req` over the readings in InfluxDB; with a patch, also the rule as it is now."""
+def prepare(
+    registry: Registry, req: DryRun, overrides: str | Path | None = None
+) -> tuple[RuleBook, list[Sensor]]:
+    """The rule book and sensors of `req`, or DryRunError saying why it cannot run (cheap:
+    nothing is read from InfluxDB)."""
     if req.stop_ns <= req.start_ns:
         raise DryRunError("the range must end after it starts")
     if req.stop_ns - req.start_ns > MAX_RANGE_NS:
@@ -206,9 +223,25 @@ async def dry_run(
     sensors = [s for s in req.scope.sensors(registry) if _applies(book, req.rule, s)]
     if not sensors:
         raise DryRunError(f"{req.rule} applies to none of the sensors asked for")
-    readings, tickets = await _replay(influx, registry, book, req, sensors, raw_rp)
+    return book, sensors
+
+
+async def dry_run(
+    influx: InfluxQuery,
+    registry: Registry,
+    req: DryRun,
+    *,
+    overrides: str | Path | None = None,
+    raw_rp: str = "autogen",
+) -> DryRunResult:
+    """Run `req` over the readings in InfluxDB; with a patch, also the rule as it is now."""
+    book, sensors = prepare(registry, req, overrides)
+    readings, found = await _replay(influx, registry, book, req, sensors, raw_rp)
     baseline = None
     if req.patch:
         now_book = single_rule_book(req.rule, None, overrides)
-        _, baseline = await _replay(influx, registry, now_book, req, sensors, raw_rp)
-    return DryRunResult(req.rule, len(sensors), readings, tickets, baseline)
+        _, now = await _replay(influx, registry, now_book, req, sensors, raw_rp)
+        baseline = now.all
+    return DryRunResult(
+        req.rule, len(sensors), readings, found.all, baseline, inhibited=found.inhibited
+    )

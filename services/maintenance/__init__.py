@@ -4,7 +4,6 @@ no new tickets for it meanwhile, and the tickets' timelines say so (issue 7)."""
 from services.maintenance.store import (
     MaintenanceError,
     MaintenanceStore,
-    NotYourGrid,
     Window,
     WindowNotFound,
 )
@@ -14,7 +13,6 @@ __all__ = [
     "MaintenanceError",
     "MaintenanceStore",
     "MaintenanceWatch",
-    "NotYourGrid",
     "Window",
     "WindowNotFound",
 ]

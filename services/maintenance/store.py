@@ -13,15 +13,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from domain.site import Registry
 from services.db.models import MaintenanceWindow, Ticket, TicketEvent
 
 NS = 10**9
-MAX_SPAN_NS = 31 * 86_400 * NS
+DAY_NS = 86_400 * NS
+MAX_SPAN_NS = 31 * DAY_NS
 """A window longer than a month is a decommissioning, not maintenance."""
+MAX_AHEAD_NS = 31 * DAY_NS
+"""No window reaches further than this past now, so windows chained back to back cannot
+silence a sensor beyond the month a single one may last; maintenance further ahead is
+entered nearer the time."""
+MAX_OPEN_PER_SENSOR = 10
+"""Windows of one sensor not yet over: enough for a fortnight of daily slots, not a flood."""
 MAX_NOTE = 500
 EVENT = "maintenance"
 """The timeline event kind written on active tickets when a window starts and ends."""
@@ -36,8 +43,8 @@ class WindowNotFound(LookupError):
         super().__init__(f"no maintenance window {window_id}")
 
 
-class NotYourGrid(PermissionError):
-    """A crew member asked for a sensor outside their grid cells."""
+class WindowOver(MaintenanceError):
+    """The window asked to end is already over: a conflict with its state, not bad input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +106,10 @@ class MaintenanceStore:
         grids: frozenset[str] | None,
     ) -> Window:
         p = self.registry.get(sensor)
-        if p is None:
-            raise MaintenanceError(f"no sensor {sensor!r} in the registry")
-        if grids is not None and p.grid.id not in grids:
-            raise NotYourGrid(f"sensor {sensor} is in grid {p.grid.id}, not one of yours")
+        if p is None or (grids is not None and p.grid.id not in grids):
+            # a crew hears the same of another grid's sensor as of one that does not exist
+            where = "the registry" if grids is None else "your grid cells"
+            raise MaintenanceError(f"no sensor {sensor!r} in {where}")
         if end_ns <= start_ns:
             raise MaintenanceError("the window must end after it starts")
         if end_ns - start_ns > MAX_SPAN_NS:
@@ -110,6 +117,11 @@ class MaintenanceStore:
         now = self.clock()
         if end_ns <= now:
             raise MaintenanceError("the window is already over")
+        if end_ns - now > MAX_AHEAD_NS:
+            raise MaintenanceError(
+                "a maintenance window may end at most 31 days from now; "
+                "enter later maintenance nearer the time"
+            )
         row = MaintenanceWindow(
             sensor=sensor,
             grid=p.grid.id,
@@ -124,6 +136,16 @@ class MaintenanceStore:
             suppressed_keys="[]",
         )
         with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            pending = s.scalar(
+                select(func.count())
+                .select_from(MaintenanceWindow)
+                .where(MaintenanceWindow.sensor == sensor, MaintenanceWindow.end_ns > now)
+            )
+            if (pending or 0) >= MAX_OPEN_PER_SENSOR:
+                raise MaintenanceError(
+                    f"sensor {sensor} has {MAX_OPEN_PER_SENSOR} maintenance windows not yet "
+                    "over, the most it may have; end one first"
+                )
             s.add(row)
             s.flush()
             return Window.of(row)
@@ -136,7 +158,7 @@ class MaintenanceStore:
                 raise WindowNotFound(window_id)
             now = self.clock()
             if row.end_ns <= now or row.end_ns <= row.start_ns:
-                raise MaintenanceError(f"maintenance window {window_id} is already over")
+                raise WindowOver(f"maintenance window {window_id} is already over")
             row.end_ns = max(row.start_ns, now)
             row.ended_by = actor
             return Window.of(row)

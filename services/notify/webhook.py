@@ -1,10 +1,14 @@
 """Ticket notices POSTed to webhooks, signed with HMAC-SHA256, retried with backoff.
 
-Each request carries `X-GridWatch-Timestamp` (Unix seconds) and `X-GridWatch-Signature:
-sha256=<hex>`, the HMAC-SHA256 under the shared secret of `"{timestamp}.{body}"`: a receiver
-recomputes it, compares in constant time and refuses stale timestamps (replays). Connection
-errors, timeouts, 429 and 5xx are retried with exponential backoff; other 4xx are permanent.
-A delivery that fails for good is counted and written to the `delivery_failures` table.
+Each request carries `X-GridWatch-Timestamp` (Unix seconds, fresh on every attempt),
+`X-GridWatch-Delivery` (a random id, the same on every retry of one delivery) and
+`X-GridWatch-Signature: sha256=<hex>`, the HMAC-SHA256 under the shared secret of
+`"{timestamp}.{delivery}.{body}"`. A receiver (services.notify.receiver) recomputes it, compares
+in constant time, refuses a timestamp outside its freshness window and a delivery id it has
+already taken: a captured request cannot be replayed, and a retry of a delivery that did land
+(at-least-once) is recognised. Connection errors, timeouts, 429 and 5xx are retried with
+exponential backoff; other 4xx are permanent. A delivery that fails for good is counted and
+written to the `delivery_failures` table.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
@@ -30,18 +35,15 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-GridWatch-Signature"
 TIMESTAMP_HEADER = "X-GridWatch-Timestamp"
+DELIVERY_HEADER = "X-GridWatch-Delivery"
 EVENT_HEADER = "X-GridWatch-Event"
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header value for a body sent at `timestamp`."""
-    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+def sign(secret: str, timestamp: str, delivery: str, body: bytes) -> str:
+    """The signature header value for delivery `delivery` of `body`, sent at `timestamp`."""
+    msg = timestamp.encode("ascii") + b"." + delivery.encode("ascii") + b"." + body
+    mac = hmac.new(secret.encode("utf-8"), msg, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (shipped for tests and for Python receivers)."""
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 class WebhookChannel:
@@ -76,12 +78,14 @@ class WebhookChannel:
 
     async def _deliver(self, url: str, notice: Notice, body: bytes) -> None:
         error = ""
+        delivery = uuid.uuid4().hex
         for attempt in range(1, self.attempts + 1):
             ts = str(int(time.time()))
             headers = {
                 "Content-Type": "application/json",
                 TIMESTAMP_HEADER: ts,
-                SIGNATURE_HEADER: sign(self.secret, ts, body),
+                DELIVERY_HEADER: delivery,
+                SIGNATURE_HEADER: sign(self.secret, ts, delivery, body),
                 EVENT_HEADER: notice.event,
             }
             try:

@@ -1,6 +1,9 @@
 """What a report contains, gathered from the trends indicators (InfluxDB) and the ticket
 database. A section whose data cannot be had (e.g. compliance older than the raw retention)
-carries the reason instead, so the rest of the report is still produced."""
+carries the reason instead, so the rest of the report is still produced.
+
+Sensors count where they were during the period (the registry's placement intervals, read once
+per report from the same database: services.trends.scope), not where they are now."""
 
 from __future__ import annotations
 
@@ -12,21 +15,26 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from domain.site import Registry
-from services.db.models import Ticket
-from services.trends.calendar import PondCalendar
-from services.trends.completeness import Completeness
+from services.db.models import Photo, Ticket
+from services.registry.store import RegistryStore
+from services.trends.calendar import PondCalendar, pond_calendars
+from services.trends.completeness import Completeness, completeness
 from services.trends.errors import TrendsError
-from services.trends.power import VoltageQualification
+from services.trends.power import VoltageQualification, voltage_qualification
+from services.trends.query import TrendQuery
 from services.trends.service import Trends
-from services.trends.sewer import Episode, SewerWeek
-from services.trends.water import ChlorineCompliance
+from services.trends.sewer import Episode, SewerWeek, sewer_events
+from services.trends.water import ChlorineCompliance, chlorine_compliance
 
 NS = 10**9
 T = TypeVar("T")
+PHOTOS_PER_TICKET = 4
+"""Thumbnails shown per resolved ticket; the rest are counted ("+N more"), so a report with
+many photos stays a file one can mail (a thumbnail is ~10-20 KB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,55 @@ def ticket_stats(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TicketPhotos:
+    """A resolved ticket's photos: the first few thumbnails (JPEG) and how many there are."""
+
+    ticket_id: int
+    sensor: str
+    rule: str
+    resolved_at_ns: int
+    thumbs: list[bytes]
+    total: int
+
+
+def resolved_photos(
+    engine: Engine,
+    start_ns: int,
+    stop_ns: int,
+    community: str | None = None,
+    per_ticket: int = PHOTOS_PER_TICKET,
+) -> list[TicketPhotos]:
+    """The photos of the tickets opened in the period and resolved, in order of resolution;
+    tickets without a photo are left out. Only thumbnails are read, never the full images."""
+    q = (
+        select(Ticket.id, Ticket.sensor, Ticket.rule, Ticket.resolved_at_ns, func.count(Photo.id))
+        .join(Photo, Photo.ticket_id == Ticket.id)
+        .where(
+            Ticket.opened_at_ns >= start_ns,
+            Ticket.opened_at_ns < stop_ns,
+            Ticket.status == "resolved",
+        )
+        .group_by(Ticket.id, Ticket.sensor, Ticket.rule, Ticket.resolved_at_ns)
+        .order_by(Ticket.resolved_at_ns, Ticket.id)
+    )
+    if community is not None:
+        q = q.where(Ticket.community == community)
+    out: list[TicketPhotos] = []
+    with Session(engine) as s:
+        for tid, sensor, rule, resolved_ns, total in s.execute(q).all():
+            thumbs = s.scalars(
+                select(Photo.thumb)
+                .where(Photo.ticket_id == tid)
+                .order_by(Photo.uploaded_at_ns, Photo.id)
+                .limit(per_ticket)
+            )
+            out.append(
+                TicketPhotos(tid, sensor, rule, resolved_ns or 0, [bytes(b) for b in thumbs], total)
+            )
+    return out
+
+
 @dataclass(slots=True)
 class ReportData:
     site: str
@@ -104,6 +161,7 @@ class ReportData:
     completeness_sensors: list[Completeness] = field(default_factory=list)
     completeness_grids: list[Completeness] = field(default_factory=list)
     tickets: TicketStats | None = None
+    photos: list[TicketPhotos] = field(default_factory=list)  # resolved tickets with photos
     problems: dict[str, str] = field(default_factory=dict)  # section -> why it is missing
 
 
@@ -127,10 +185,17 @@ async def collect(
     *,
     now_ns: int,
 ) -> ReportData:
-    """Every section of the report over [start, stop), for one community or the whole site."""
-    if community is not None and community not in registry.communities:
+    """Every section of the report over [start, stop), for one community or the whole site
+    (one that held sensors during the period, even if it is gone from the registry now)."""
+    q = TrendQuery(start_ns=start_ns, stop_ns=stop_ns, now_ns=now_ns, community=community)
+    store = await trends.period(registry, q, RegistryStore(engine))
+    if community is not None and community not in store.history.communities:
         raise TrendsError(f"no community {community!r} in the registry")
-    name = registry.communities[community].name if community else "全部社区 / all communities"
+    if community is None:
+        name = "全部社区 / all communities"
+    else:
+        known = registry.communities.get(community)
+        name = known.name if known is not None else community
     d = ReportData(
         site=", ".join(c.name for c in registry.communities.values()),
         community=community,
@@ -141,25 +206,17 @@ async def collect(
         timezone=registry.site.timezone,
     )
     p = d.problems
-    d.ponds = await _section(
-        p, "ponds", lambda: trends.pond_calendars(registry, start_ns, stop_ns, community), []
-    )
-    d.chlorine = await _section(
-        p, "chlorine", lambda: trends.chlorine(registry, start_ns, stop_ns, community), []
-    )
-    d.voltage = await _section(
-        p, "voltage", lambda: trends.voltage(registry, start_ns, stop_ns, community), []
-    )
+    d.ponds = await _section(p, "ponds", lambda: pond_calendars(store, q), [])
+    d.chlorine = await _section(p, "chlorine", lambda: chlorine_compliance(store, q), [])
+    d.voltage = await _section(p, "voltage", lambda: voltage_qualification(store, q), [])
     no_sewer: tuple[list[Episode], list[SewerWeek]] = ([], [])
     d.sewer_episodes, d.sewer_weeks = await _section(
-        p, "sewer", lambda: trends.sewer_events(registry, start_ns, stop_ns, community), no_sewer
+        p, "sewer", lambda: sewer_events(store, q), no_sewer
     )
     no_data: tuple[list[Completeness], list[Completeness]] = ([], [])
     d.completeness_sensors, d.completeness_grids = await _section(
-        p,
-        "completeness",
-        lambda: trends.completeness(registry, start_ns, stop_ns, community),
-        no_data,
+        p, "completeness", lambda: completeness(store, q), no_data
     )
     d.tickets = await asyncio.to_thread(ticket_stats, engine, start_ns, stop_ns, community)
+    d.photos = await asyncio.to_thread(resolved_photos, engine, start_ns, stop_ns, community)
     return d

@@ -13,89 +13,26 @@ A patch that changes a limit without naming its own source turns the limit's pro
 
 from __future__ import annotations
 
-import copy
-import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
 
 from domain.catalog import Kind
 from domain.site import Registry
-from services.rules.spec import (
-    RULE_ID_PATTERN,
-    SINGLETON_TYPES,
-    CommunitySilentRule,
-    Rule,
-    ThresholdRule,
+from services.rules.overrides import (
+    RuleError,
+    applies,
+    check_inhibits,
+    merge,
+    section,
+    validate,
 )
+from services.rules.spec import SINGLETON_TYPES, CommunitySilentRule, Rule, ThresholdRule
 
-_RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
-_LIMIT_KEYS = frozenset(
-    {"op", "value", "band", "drop", "within", "warning_ratio", "critical_ratio"}
-)
-_SITE_SOURCE = "本站设定 / site setting"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~20x faster when present
-
-
-class RuleError(ValueError):
-    """A rules file that cannot be used; the message names the file, the rule and the field."""
-
-
-def _where(loc: tuple[int | str, ...], rule_type: object) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] == rule_type:  # pydantic puts the union's tag first
-        parts = parts[1:]
-    return f"field '{'.'.join(parts)}'" if parts else "the rule"
-
-
-def _validate(rule_id: str, data: Any, origin: str) -> Rule:
-    if not re.match(RULE_ID_PATTERN, rule_id):
-        raise RuleError(f"{origin}: rule {rule_id!r}: the id must look like 'kind.name'")
-    if not isinstance(data, Mapping):
-        raise RuleError(f"{origin}: rule {rule_id}: must be a mapping of fields")
-    try:
-        return _RULE.validate_python(data)
-    except ValidationError as e:
-        problems = [
-            f"{origin}: rule {rule_id}: {_where(tuple(err['loc']), data.get('type'))}: {err['msg']}"
-            for err in e.errors()
-        ]
-        raise RuleError("\n".join(problems)) from None
-
-
-def _merge(base: Any, patch: Any, origin: str) -> Any:
-    """Deep-merge `patch` onto `base`; maps merge, anything else is replaced."""
-    if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
-    if not isinstance(base, Mapping):
-        return {k: _merge(None, v, origin) for k, v in patch.items()}
-    out = dict(base)
-    for key, value in patch.items():
-        out[key] = _merge(base.get(key), value, origin)
-    if "provenance" in base and "provenance" not in patch and _LIMIT_KEYS & patch.keys():
-        out["provenance"] = "site"
-        out["source"] = patch.get("source", f"{_SITE_SOURCE} ({origin})")
-        out["limit_zh"] = patch.get("limit_zh", "")
-        out["limit_en"] = patch.get("limit_en", "")
-    return out
-
-
-def _applies(rule: Rule, kind: Kind) -> bool:
-    if isinstance(rule, CommunitySilentRule):
-        return False
-    target = getattr(rule, "kind", "any")
-    return bool(target == "any" or target == kind)
-
-
-def _section(data: Mapping[str, Any], key: str, origin: str) -> dict[str, Any]:
-    value = data.get(key) or {}
-    if not isinstance(value, Mapping):
-        raise RuleError(f"{origin}: '{key}' must be a mapping")
-    return dict(value)
 
 
 class RuleBook:
@@ -115,9 +52,9 @@ class RuleBook:
         registry: Registry | None = None,
     ) -> None:
         self._origin = overrides_origin
-        raw = _section(defaults, "rules", defaults_origin)
+        raw = section(defaults, "rules", defaults_origin)
         for rule_id, data in raw.items():  # defaults must be valid on their own
-            _validate(rule_id, data, defaults_origin)
+            validate(rule_id, data, defaults_origin)
         ov = overrides or {}
         unknown = set(ov) - {"rules", "kinds", "sensors"}
         if unknown:
@@ -125,15 +62,16 @@ class RuleBook:
                 f"{overrides_origin}: unknown section(s) {sorted(unknown)}; "
                 "use 'rules', 'kinds' or 'sensors'"
             )
-        for rule_id, patch in _section(ov, "rules", overrides_origin).items():
-            raw[rule_id] = _merge(raw.get(rule_id), patch, overrides_origin)
+        for rule_id, patch in section(ov, "rules", overrides_origin).items():
+            raw[rule_id] = merge(raw.get(rule_id), patch, overrides_origin)
         self._raw = raw
         self.site: dict[str, Rule] = {
-            rid: _validate(rid, data, f"{overrides_origin} (rules)") for rid, data in raw.items()
+            rid: validate(rid, data, f"{overrides_origin} (rules)") for rid, data in raw.items()
         }
         self._check_singletons(self.site, overrides_origin)
+        check_inhibits(self.site, overrides_origin)
         self._kind_patches: dict[Kind, dict[str, Any]] = {}
-        for kind_name, patches in _section(ov, "kinds", overrides_origin).items():
+        for kind_name, patches in section(ov, "kinds", overrides_origin).items():
             try:
                 kind = Kind(kind_name)
             except ValueError:
@@ -141,8 +79,9 @@ class RuleBook:
             self._kind_patches[kind] = self._patches(patches, f"kinds.{kind_name}")
         self._sensor_patches = {
             sid: self._patches(p, f"sensors.{sid}")
-            for sid, p in _section(ov, "sensors", overrides_origin).items()
+            for sid, p in section(ov, "sensors", overrides_origin).items()
         }
+        self._registry_patches: dict[str, dict[str, Any]] = {}  # the live registry's `rules`
         self._cache: dict[tuple[Kind, str | None], dict[str, Rule]] = {}
         for kind in Kind:  # validate every kind's rules now, not at the first reading
             self.for_sensor("", kind)
@@ -170,29 +109,83 @@ class RuleBook:
             if len(ids) > 1:
                 raise RuleError(f"{origin}: only one rule of type {rule_type!r}, found {ids}")
 
+    def follow(self, registry: Registry) -> None:
+        """Take the registry's per-sensor patches (each sensor's `rules`, over the rules file's
+        `sensors:`): the sensors whose patches changed are compiled again (the engine's
+        `follow` then moves them onto their new rules). RuleError, the book unchanged, when
+        one cannot be used."""
+        new = {p.sensor.id: dict(p.sensor.rules) for p in registry.placements.values()}
+        new = {sid: patch for sid, patch in new.items() if patch}
+        changed = {
+            sid
+            for sid in new.keys() | self._registry_patches.keys()
+            if new.get(sid) != self._registry_patches.get(sid)
+        }
+        if not changed:
+            return
+        for sid in changed & new.keys():
+            self._patches(new[sid], f"registry sensors.{sid}.rules")
+        old, cache = self._registry_patches, dict(self._cache)
+        self._registry_patches = new
+        for key in [k for k in self._cache if k[1] in changed]:
+            del self._cache[key]
+        try:
+            for sid in changed & new.keys():
+                p = registry.get(sid)
+                if p is not None:
+                    self.for_sensor(sid, p.sensor.kind)
+        except RuleError:
+            self._registry_patches, self._cache = old, cache
+            raise
+
+    def check_sensor_rules(self, sensor_id: str, kind: Kind, patches: Mapping[str, Any]) -> None:
+        """RuleError unless `patches` (a sensor's `rules` in the registry) can be used."""
+        self._patches(patches, f"sensors.{sensor_id}.rules")
+        saved = self._registry_patches.get(sensor_id)
+        self._registry_patches[sensor_id] = dict(patches)
+        try:
+            self._compile(sensor_id, kind)
+        finally:
+            if saved is None:
+                del self._registry_patches[sensor_id]
+            else:
+                self._registry_patches[sensor_id] = saved
+
     def for_sensor(self, sensor_id: str, kind: Kind) -> dict[str, Rule]:
         """The enabled rules that apply to one sensor of `kind`, with every override merged."""
-        key = (kind, sensor_id if sensor_id in self._sensor_patches else None)
+        own = sensor_id in self._sensor_patches or sensor_id in self._registry_patches
+        key = (kind, sensor_id if own else None)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        out = self._cache[key] = self._compile(sensor_id if own else None, kind)
+        return out
+
+    def _compile(self, sensor_id: str | None, kind: Kind) -> dict[str, Rule]:
         kind_patch = self._kind_patches.get(kind, {})
-        sensor_patch = self._sensor_patches.get(sensor_id, {}) if key[1] else {}
+        sensor_patch: dict[str, Any] = {}
+        if sensor_id is not None:
+            sensor_patch = merge(
+                self._sensor_patches.get(sensor_id, {}),
+                self._registry_patches.get(sensor_id, {}),
+                self._origin,
+            )
         out: dict[str, Rule] = {}
         for rid, rule in self.site.items():
-            if not _applies(rule, kind):
+            if not applies(rule, kind):
                 if rid in kind_patch or rid in sensor_patch:
                     where = f"sensors.{sensor_id}" if rid in sensor_patch else f"kinds.{kind}"
                     raise RuleError(f"{self._origin}: {where}: rule {rid} does not apply to {kind}")
                 continue
             if rid in kind_patch or rid in sensor_patch:
-                data = _merge(self._raw[rid], kind_patch.get(rid, {}), self._origin)
-                data = _merge(data, sensor_patch.get(rid, {}), self._origin)
+                data = merge(self._raw[rid], kind_patch.get(rid, {}), self._origin)
+                data = merge(data, sensor_patch.get(rid, {}), self._origin)
                 where = f"sensors.{sensor_id}" if rid in sensor_patch else f"kinds.{kind}"
-                rule = _validate(rid, data, f"{self._origin} ({where})")
+                rule = validate(rid, data, f"{self._origin} ({where})")
             if rule.enabled:
                 out[rid] = rule
-        self._cache[key] = out
+        if sensor_patch or kind_patch:
+            check_inhibits({**self.site, **out}, self._origin)
         return out
 
     def community_rule(self) -> tuple[str, CommunitySilentRule] | None:

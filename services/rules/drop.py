@@ -56,7 +56,7 @@ class DropCheck:
     def wakes(self, v: float) -> bool:
         return True  # every reading joins the window
 
-    def new_state(self, sensor: str) -> DropState:
+    def new_state(self, sensor: str, interval_s: int = 0) -> DropState:
         return DropState(sensor)
 
     def step(self, st: DropState, v: float, ts: int, quiet: bool) -> Breach | None:

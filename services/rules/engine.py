@@ -12,118 +12,21 @@ State survives restarts: build the engine from `RuleStateStore.load()` and hand
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from domain.breach import Breach
-from domain.catalog import Kind, metric
+from domain.catalog import Kind
 from domain.measurement import Measurement
 from domain.site import Registry
 from services.rules.book import RuleBook
-from services.rules.drop import DropCheck
-from services.rules.implausible import ImplausibleCheck
-from services.rules.nightleak import NightLeakCheck
-from services.rules.silence import OFFLINE, Presence, SilenceWatch
+from services.rules.plan import Plan, SensorState
+from services.rules.silence import HUB_ROW, OFFLINE, SilenceWatch, window_ns
 from services.rules.spec import (
-    DropRule,
-    GradeRule,
-    ImplausibleRule,
-    NightLeakRule,
     OfflineRule,
-    Rule,
-    StuckRule,
-    ThresholdRule,
 )
 from services.rules.state import StateKey
-from services.rules.stuck import StuckCheck
-from services.rules.threshold import GradeCheck, ThresholdCheck
 
 DEFAULT_INTERVAL_S = 300  # for a sensor the registry does not know
-
-
-class _Check(Protocol):
-    rule_id: str
-
-    def new_state(self, sensor: str) -> Any: ...
-
-
-class _MetricCheck(_Check, Protocol):
-    def wakes(self, v: float) -> bool: ...
-    def step(self, st: Any, v: float, ts: int, quiet: bool) -> Breach | None: ...
-
-
-class Plan:
-    """One set of effective rules compiled for the hot path, shared by every sensor using it.
-
-    Each rule with per-sensor state owns a slot: a sensor's `states[slot]` is that rule's state,
-    or None while the rule is idle for the sensor (every limit rule of a healthy sensor). The
-    structure lives here once instead of in each of 100,000 sensors.
-    """
-
-    __slots__ = ("grades", "implausible", "makers", "metrics", "offline", "rule_ids", "slot_of")
-
-    def __init__(self, rules: Mapping[str, Rule], kind: Kind, tz: Any) -> None:
-        metrics: dict[str, list[_MetricCheck]] = {}
-        grades: list[GradeCheck] = []
-        implausible: ImplausibleCheck | None = None
-        self.offline: tuple[str, OfflineRule] | None = None
-        for rid, r in rules.items():
-            if isinstance(r, ThresholdRule):
-                metrics.setdefault(r.metric, []).append(ThresholdCheck(rid, r))
-            elif isinstance(r, DropRule):
-                metrics.setdefault(r.metric, []).append(DropCheck(rid, r))
-            elif isinstance(r, NightLeakRule):
-                metrics.setdefault(r.metric, []).append(NightLeakCheck(rid, r, tz))
-            elif isinstance(r, GradeRule):
-                grades.append(GradeCheck(rid, r))
-            elif isinstance(r, StuckRule):
-                watched = tuple(dict.fromkeys(r.metrics.get(kind, [])))
-                for name in r.metrics.get(kind, []):
-                    m = metric(kind, name)
-                    res = m.resolution if m is not None else 0.01
-                    metrics.setdefault(name, []).append(StuckCheck(rid, r, name, res, watched))
-            elif isinstance(r, ImplausibleRule):
-                implausible = ImplausibleCheck(rid, r)
-            elif isinstance(r, OfflineRule):
-                self.offline = (rid, r)
-        # Slots in the order the engine used to meet the rules, so `active()` and `changes()`
-        # list them as before.
-        self.slot_of: dict[str, int] = {}
-        makers: list[_Check] = []
-
-        def slot(check: _Check) -> int:
-            i = self.slot_of.get(check.rule_id)
-            if i is None:
-                i = self.slot_of[check.rule_id] = len(makers)
-                makers.append(check)
-            return i
-
-        self.metrics: dict[str, tuple[tuple[_MetricCheck, int], ...]] = {
-            name: tuple((c, slot(c)) for c in checks) for name, checks in metrics.items()
-        }
-        self.grades = tuple((g, slot(g)) for g in grades)
-        self.implausible = (implausible, slot(implausible)) if implausible else None
-        self.makers: tuple[_Check, ...] = tuple(makers)
-        self.rule_ids = tuple(c.rule_id for c in makers)
-
-
-class SensorState(Presence):
-    """Everything the engine keeps for one sensor: its presence, its plan and one state slot
-    per stateful rule of the plan (None while the rule is idle for it)."""
-
-    __slots__ = ("plan", "states")
-
-    def __init__(self, sensor: str, community: str, interval_s: int, plan: Plan) -> None:
-        rid, rule = plan.offline if plan.offline else (OFFLINE, None)
-        super().__init__(sensor, community, interval_s, rid, rule)
-        self.plan = plan
-        self.states: list[Any] = [None] * len(plan.makers)
-
-    def state(self, slot: int) -> Any:
-        """The state in `slot`, created on first need."""
-        st = self.states[slot]
-        if st is None:
-            st = self.states[slot] = self.plan.makers[slot].new_state(self.sensor)
-        return st
 
 
 class RuleEngine:
@@ -144,7 +47,7 @@ class RuleEngine:
         self._sensors: dict[str, SensorState] = {}
         self._dirty: set[SensorState] = set()
         self._orphans: set[StateKey] = set()
-        site_offline = next(
+        site_offline = self._site_offline = next(
             ((rid, r) for rid, r in book.site.items() if isinstance(r, OfflineRule) and r.enabled),
             None,
         )
@@ -169,10 +72,46 @@ class RuleEngine:
         s = self._sensors[sensor] = SensorState(sensor, community, interval_s, plan)
         return s
 
+    def follow(self, registry: Registry) -> None:
+        """Take a newer registry version: new sensors join, a retired one's state is dropped
+        (its rows deleted at the next save), a moved one keeps its state — pending durations
+        and active conditions — under its new community and interval. A sensor whose kind
+        changed keeps the state of the rules its new plan still has."""
+        live = registry.placements
+        for sid in [sid for sid in self._sensors if sid not in live]:
+            gone = self._sensors.pop(sid)
+            self._dirty.discard(gone)
+            self._orphans.add((sid, OFFLINE))
+            self._orphans.update((sid, rid) for rid in gone.plan.rule_ids)
+        for sid, p in live.items():
+            st = self._sensors.get(sid)
+            sensor = p.sensor
+            if st is None:
+                self._add(sid, sensor.kind, p.community.id, sensor.interval_s)
+                continue
+            rules = self._book.for_sensor(sid, sensor.kind)
+            if self._plans.get(id(rules)) is not st.plan:
+                fresh = self._add(sid, sensor.kind, p.community.id, sensor.interval_s)
+                for i, rid in enumerate(st.plan.rule_ids):
+                    slot = fresh.plan.slot_of.get(rid)
+                    if slot is not None:
+                        fresh.states[slot] = st.states[i]
+                    elif st.states[i] is not None:
+                        self._orphans.add((sid, rid))
+                fresh.last_ts, fresh.last_seen, fresh.active = st.last_ts, st.last_seen, st.active
+                fresh.since = st.since
+                st = fresh
+            if st.community != p.community.id or st.interval_s != sensor.interval_s:
+                st.community = p.community.id
+                st.interval_s = sensor.interval_s
+                st.window_ns = window_ns(sensor.interval_s, st.intervals)
+
     def _load(self, state: Mapping[StateKey, dict[str, Any]]) -> None:
         community_id = self._community_rule[0] if self._community_rule else None
         for key, d in state.items():
             sensor, rid = key
+            if key == HUB_ROW:
+                continue  # written for the API by the hub process, not engine state
             try:
                 if rid == community_id:
                     self._silence.community(sensor).load(d)
@@ -235,7 +174,7 @@ class RuleEngine:
                     if st is None:
                         if not check.wakes(v):
                             continue  # idle and staying idle: the common case
-                        st = states[i] = check.new_state(m.sensor)
+                        st = states[i] = check.new_state(m.sensor, s.interval_s)
                     b = check.step(st, v, ts, quiet)
                     if b is not None:
                         out.append(b)
@@ -244,7 +183,7 @@ class RuleEngine:
             if st is None:
                 if not grade.wakes(fields):
                     continue
-                st = states[i] = grade.new_state(m.sensor)
+                st = states[i] = grade.new_state(m.sensor, s.interval_s)
             b = grade.step(st, fields, ts, quiet)
             if b is not None:
                 out.append(b)
@@ -256,6 +195,20 @@ class RuleEngine:
                 if b is not None:
                     out.append(b)
         return out
+
+    def judge(self, m: Measurement, received_ns: int | None = None) -> list[Breach]:
+        """`evaluate`, then precedence between rules (`inhibits:`, services/rules/precedence):
+        what the ticket service is given. `evaluate` alone reports every rule's own condition,
+        as if no rule inhibited another."""
+        return self.inhibit(m.sensor, self.evaluate(m, received_ns))
+
+    def inhibit(self, sensor: str, breaches: list[Breach]) -> list[Breach]:
+        """Apply precedence to the breaches `evaluate` just gave for one reading of `sensor`
+        (the rules' states must be those right after that reading)."""
+        s = self._sensors.get(sensor)
+        if s is None or not breaches or not s.plan.precedence:
+            return breaches
+        return s.plan.precedence.apply(breaches, s.states)
 
     def note_implausible(self, sensor: str, at_ns: int, metric: str | None = None) -> list[Breach]:
         """The gateway rejected an implausible value (`metric`) or reading (None) at `at_ns`."""
@@ -277,6 +230,12 @@ class RuleEngine:
         return out
 
     # ------------------------------------------------------------------ persistence
+    def started_record(self) -> dict[str, Any]:
+        """What the hub process saves under HUB_ROW at start: when this engine started and
+        the offline window in intervals, so the API can tell "waiting" from ok."""
+        intervals = self._site_offline[1].intervals if self._site_offline else 3.0
+        return {"started": self._silence.started_ns, "intervals": intervals}
+
     def changes(self) -> dict[StateKey, dict[str, Any] | None]:
         """The state entries changed since the last call (None: delete the entry)."""
         out: dict[StateKey, dict[str, Any] | None] = dict.fromkeys(self._orphans)

@@ -51,7 +51,7 @@ class ImplausibleCheck:
         self.rule = rule
         self.for_ns = int(rule.for_ * NS)
 
-    def new_state(self, sensor: str) -> ImplausibleState:
+    def new_state(self, sensor: str, interval_s: int = 0) -> ImplausibleState:
         return ImplausibleState(sensor)
 
     def note(self, st: ImplausibleState, metric: str | None, ts: int, quiet: bool) -> Breach | None:

@@ -66,7 +66,16 @@ class Limit:
 class LatchState:
     """One (sensor, rule) latch. `dirty` marks changes worth persisting."""
 
-    __slots__ = ("active", "clear_since", "crit_since", "dirty", "pending_since", "sensor", "since")
+    __slots__ = (
+        "active",
+        "clear_since",
+        "crit_since",
+        "dirty",
+        "folded",
+        "pending_since",
+        "sensor",
+        "since",
+    )
 
     def __init__(self, sensor: str) -> None:
         self.sensor = sensor
@@ -75,18 +84,22 @@ class LatchState:
         self.pending_since: int | None = None
         self.crit_since: int | None = None
         self.clear_since: int | None = None
+        self.folded: str | None = None  # precedence: the episode held back or folded (see there)
         self.dirty = False
 
     def to_dict(self) -> dict[str, Any] | None:
         if not self.active and self.pending_since is None:
             return None  # idle: nothing worth keeping
-        return {
+        out: dict[str, Any] = {
             "active": self.active,
             "since": self.since,
             "pending_since": self.pending_since,
             "crit_since": self.crit_since,
             "clear_since": self.clear_since,
         }
+        if self.folded is not None:
+            out["folded"] = self.folded
+        return out
 
     def idle(self) -> bool:
         """Indistinguishable from a fresh latch (`since` is only read while active), so the
@@ -104,6 +117,8 @@ class LatchState:
         self.pending_since = d.get("pending_since")
         self.crit_since = d.get("crit_since")
         self.clear_since = d.get("clear_since")
+        folded = d.get("folded")
+        self.folded = None if folded is None else str(folded)
 
 
 def advance(

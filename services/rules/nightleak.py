@@ -93,7 +93,7 @@ class NightLeakCheck:
     def wakes(self, v: float) -> bool:
         return True  # every reading may open, extend or close a night
 
-    def new_state(self, sensor: str) -> NightState:
+    def new_state(self, sensor: str, interval_s: int = 0) -> NightState:
         return NightState(sensor)
 
     def window(self, ts: int) -> tuple[int, int]:

@@ -19,12 +19,28 @@ from services.rules.spec import CommunitySilentRule, OfflineRule
 
 NS = 1_000_000_000
 OFFLINE = "sensor.offline"
+HUB_ROW = ("", "hub.started")
+"""The state row where a hub records when its engine started and its offline window (for the
+API's "waiting"); the engine never loads it back."""
+
+
+def waiting(now_ns: int, started_ns: int, seen_ns: int | None, window_ns: int) -> bool:
+    """A sensor the offline rule has no verdict on yet: not heard since the hub started (so
+    inside the start grace, or never reported), or silent past its window while the offline
+    ticket waits for its settle. An offline ticket, once open, says offline instead."""
+    if seen_ns is None or seen_ns < started_ns:
+        return True
+    return now_ns - seen_ns >= window_ns
 
 
 @functools.cache
 def _window_ns(interval_s: int, intervals: float) -> int:
     """Shared: the few distinct windows of a site would otherwise be one int per sensor."""
     return int(interval_s * intervals * NS)
+
+
+window_ns = _window_ns
+"""A sensor's offline window in ns (for the engine, when the registry changes its interval)."""
 
 
 class Presence:
@@ -62,7 +78,11 @@ class Presence:
         self.dirty = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"last_ts": self.last_ts, "active": self.active, "since": self.since}
+        # `seen` (hub time) is for the API's "waiting"; load() leaves it out on purpose
+        out = {"last_ts": self.last_ts, "active": self.active, "since": self.since}
+        if self.last_seen:
+            out["seen"] = self.last_seen
+        return out
 
     def load(self, d: dict[str, Any]) -> None:
         self.last_ts = int(d.get("last_ts", -1))

@@ -94,6 +94,10 @@ class ThresholdRule(_Rule):
     a voltage of 0 during an outage is power.outage, not a voltage deviation)."""
     warning: Level | None = None
     critical: Level | None = None
+    inhibits: list[str] = Field(default_factory=list)
+    """Rules derived from this one's metric (a grade taken from the same indicator): while this
+    rule's condition is pending or active at a sensor, their breaches on this metric are folded
+    into this rule's ticket as a note instead of opening one (Alertmanager's inhibition)."""
 
     @model_validator(mode="after")
     def _valid(self) -> ThresholdRule:
@@ -210,12 +214,20 @@ class CommunitySilentRule(_Rule):
 
 
 class StuckRule(_Rule):
-    """A flatline: unchanged within the metric's resolution for `for`, or `samples` readings."""
+    """A flatline: unchanged within the metric's resolution for `for` (or the kind's own
+    `kind_for`), or `samples` readings, on consecutive observations: a hole longer than
+    `gap_intervals` × the sensor's interval_s starts a new run."""
 
     type: Literal["stuck"]
     for_: Duration = Field(alias="for", gt=0)
+    kind_for: dict[Kind, Annotated[Duration, Field(gt=0)]] = Field(default_factory=dict)
     metrics: dict[Kind, list[str]]
     samples: dict[str, int] = Field(default_factory=dict)
+    gap_intervals: float = Field(default=3.0, gt=0)
+    tolerance: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    """Per metric, the band a flat run stays inside (highest − lowest < tolerance); default the
+    catalog's resolution. A meter coarser than the catalog (river's flow meter steps 0.01 L/s)
+    needs its own, set per sensor."""
     source: str = Field(min_length=1)
     provenance: Provenance
 

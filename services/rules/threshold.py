@@ -48,8 +48,15 @@ class ThresholdCheck:
     """One threshold rule for one metric."""
 
     __slots__ = (
-        "clear_limit", "clear_ns", "crit", "for_ns", "ignore_below", "metric", "rule_id", "warn",
-    )  # fmt: skip
+        "clear_limit",
+        "clear_ns",
+        "crit",
+        "for_ns",
+        "ignore_below",
+        "metric",
+        "rule_id",
+        "warn",
+    )
 
     def __init__(self, rule_id: str, rule: ThresholdRule) -> None:
         self.rule_id = rule_id
@@ -64,7 +71,7 @@ class ThresholdCheck:
         assert lowest is not None  # noqa: S101  (ThresholdRule requires one)
         self.clear_limit: Limit = lowest
 
-    def new_state(self, sensor: str) -> LatchState:
+    def new_state(self, sensor: str, interval_s: int = 0) -> LatchState:
         return LatchState(sensor)
 
     def wakes(self, v: float) -> bool:
@@ -117,7 +124,7 @@ class GradeCheck:
             for metric, ind in rule.indicators.items()
         )
 
-    def new_state(self, sensor: str) -> LatchState:
+    def new_state(self, sensor: str, interval_s: int = 0) -> LatchState:
         return LatchState(sensor)
 
     def wakes(self, fields: Mapping[str, float]) -> bool:

@@ -15,3 +15,9 @@ class TicketNotFound(TicketError):
 
 class TicketConflict(TicketError):
     """The action does not fit the ticket's status (e.g. acknowledging a resolved ticket)."""
+
+
+class PhotosNotOnTicket(TicketError):
+    """A resolve names photos that are not this ticket's (422 at the body's `photos`)."""
+
+    field = "photos"

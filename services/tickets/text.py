@@ -21,6 +21,7 @@ RULE_TITLES: dict[str, tuple[str, str]] = {
     "sensor.battery": ("传感器电池电量低", "sensor battery low"),
     "sensor.implausible": ("传感器持续发送不合理数值", "sensor sends only implausible values"),
     "community.silent": ("社区多数传感器同时失联", "most sensors of the community fell silent"),
+    "resident.report": ("居民报告问题", "residents report a problem"),
     # the grade rule names the indicator that set the grade; the title keeps it apart from
     # the single-indicator ticket (e.g. pond.murky) on the same reading
     "pond.black_odorous": ("黑臭水体分级", "black-odorous grade"),
@@ -153,3 +154,27 @@ def summary(f: Facts, place: Place) -> tuple[str, str]:
     zh = f"{where_zh}:{m.label_zh} {value}{bound_zh}{_limit(f, True)}已持续 {duration_zh(lasted)}"
     en = f"{where_en}: {m.label_en} {value}{bound_en}{_limit(f, False)} for {duration_en(lasted)}"
     return zh, en
+
+
+def inhibition_note(kind: str, rule: str, severity: str, facts: Facts) -> str:
+    """The note an inhibited rule leaves on the more specific rule's ticket (one line, both
+    languages): "同时达到 轻度黑臭(溶解氧 1.5 mg/L,低于 2.0 mg/L;黑臭水体分级) / also meets
+    light black-odorous by dissolved oxygen (1.5 mg/L, below 2.0 mg/L; black-odorous grade)"."""
+    m = metric_of(kind, facts.metric)
+    title_zh, title_en = RULE_TITLES.get(rule, (rule, rule))
+    what_zh = facts.limit_zh or title_zh
+    what_en = facts.limit_en or title_en
+    label_zh = m.label_zh if m else facts.metric or ""
+    label_en = m.label_en if m else facts.metric or ""
+    value = ""
+    bound_zh = bound_en = ""
+    if m is not None and facts.value is not None:
+        value = f"{number(facts.value, m)} {m.shown_unit}".rstrip()
+        if facts.threshold is not None:
+            limit = f"{number(facts.threshold, m)} {m.shown_unit}".rstrip()
+            cmp_zh, cmp_en = _COMPARE.get(facts.comparison, (facts.comparison, facts.comparison))
+            bound_zh, bound_en = f",{cmp_zh} {limit}", f", {cmp_en} {limit}"
+    level_zh = "严重" if severity == "critical" else "预警"
+    zh = f"同时达到 {what_zh}({label_zh} {value}{bound_zh};{title_zh},{level_zh},{rule})"
+    en = f"also meets {what_en} by {label_en} ({value}{bound_en}; {title_en}, {severity}, {rule})"
+    return f"{zh} / {en}"

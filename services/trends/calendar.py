@@ -7,13 +7,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 from domain.catalog import Kind
-from domain.site import Registry
-from services.influx.client import InfluxQuery
-from services.influx.retention import Layout
 from services.trends.daily import daily_means
 from services.trends.ponds import POND_METRICS, PondDay, grade_days
-from services.trends.scope import sensors_in
+from services.trends.query import TrendQuery
+from services.trends.scope import batches, sensors_in
 from services.trends.standards import Grade, WaterClass
+from services.trends.store import TrendStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,25 +28,7 @@ class PondCalendar:
         return dict(Counter(d.water_class for d in self.days if d.water_class is not None))
 
 
-async def pond_calendars(
-    influx: InfluxQuery,
-    registry: Registry,
-    layout: Layout,
-    start_ns: int,
-    stop_ns: int,
-    now_ns: int,
-    community: str | None = None,
-) -> list[PondCalendar]:
-    ponds = sensors_in(registry, Kind.POND, community)
-    means = await daily_means(
-        influx,
-        layout,
-        Kind.POND.value,
-        POND_METRICS,
-        [p.id for p in ponds],
-        start_ns,
-        stop_ns,
-        registry.site.timezone,
-        now_ns,
-    )
+async def pond_calendars(store: TrendStore, q: TrendQuery) -> list[PondCalendar]:
+    ponds = sensors_in(store.history, Kind.POND, q)
+    means = await daily_means(store, Kind.POND.value, POND_METRICS, batches(ponds), q)
     return [PondCalendar(p.id, p.asset, grade_days(means.get(p.id, {}))) for p in ponds]

@@ -12,14 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.catalog import Kind
-from domain.site import Registry
-from services.influx.client import InfluxQuery
-from services.influx.retention import Layout
-from services.trends.scope import sensors_in
+from services.trends.query import TrendQuery
+from services.trends.scope import batches, sensors_in
 from services.trends.shares import Share, count_in_bands
-from services.trends.standards import VOLTAGE_QUALIFIED
-
-OUTAGE_BELOW_V = 132.0
+from services.trends.standards import standards
+from services.trends.store import TrendStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,27 +27,17 @@ class VoltageQualification:
     outage_readings: int
 
 
-async def voltage_qualification(
-    influx: InfluxQuery,
-    registry: Registry,
-    layout: Layout,
-    start_ns: int,
-    stop_ns: int,
-    now_ns: int,
-    community: str | None = None,
-) -> list[VoltageQualification]:
-    points = sensors_in(registry, Kind.POWER, community)
-    ids = [p.id for p in points]
+async def voltage_qualification(store: TrendStore, q: TrendQuery) -> list[VoltageQualification]:
+    """Per transformer point of the query's scope; at most `shares.MAX_DAYS` per request."""
+    ref = standards()
+    points = sensors_in(store.history, Kind.POWER, q)
     total, supplied, ok = await count_in_bands(
-        influx,
-        layout,
+        store,
         Kind.POWER.value,
         "voltage",
-        ids,
-        [(None, None), (OUTAGE_BELOW_V, None), VOLTAGE_QUALIFIED],
-        start_ns,
-        stop_ns,
-        now_ns,
+        batches(points),
+        [(None, None), (ref.outage_below_v, None), ref.voltage_qualified],
+        q,
     )
     return [
         VoltageQualification(

@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from adapters.influx.quoting import ident, string
 from domain.catalog import Kind
-from domain.site import Registry
-from services.influx.client import InfluxQuery
-from services.influx.quoting import ident, string
-from services.influx.retention import Layout
 from services.trends.daily import local_day, sensor_filter
-from services.trends.errors import RangeError
-from services.trends.scope import sensors_in
-from services.trends.source import DAY_S, NS, choose, time_range
-from services.trends.standards import SEWER_EVENTS
+from services.trends.query import DAY_S, TrendQuery
+from services.trends.scope import batches, read, sensors_in
+from services.trends.source import choose, time_range
+from services.trends.standards import standards
+from services.trends.store import TrendStore
 
 RAW_MAX_DAYS = 35
 MAX_DAYS = 3_700
@@ -32,7 +30,7 @@ MAX_DAYS = 3_700
 @dataclass(frozen=True, slots=True)
 class Episode:
     sensor: str
-    event: str  # a key of standards.SEWER_EVENTS
+    event: str  # a key of Standards.sewer_events
     start_ns: int
     end_ns: int  # start of the last bucket in which the condition held
     peak: float
@@ -41,7 +39,7 @@ class Episode:
 def episodes(sensor: str, rows: list[tuple[int, float | None, float | None]]) -> list[Episode]:
     """Episodes from (bucket time, min freeboard, max fill) rows, oldest first."""
     out: list[Episode] = []
-    for name, rule in SEWER_EVENTS.items():
+    for name, rule in standards().sewer_events.items():
         open_: Episode | None = None
         for t, freeboard, fill in rows:
             v = freeboard if rule.metric == "freeboard" else fill
@@ -74,34 +72,26 @@ class SewerWeek:
     counts: dict[str, int]  # event -> episodes started that week
 
 
-async def sewer_events(
-    influx: InfluxQuery,
-    registry: Registry,
-    layout: Layout,
-    start_ns: int,
-    stop_ns: int,
-    now_ns: int,
-    community: str | None = None,
-) -> tuple[list[Episode], list[SewerWeek]]:
-    if stop_ns <= start_ns:
-        raise RangeError("stop must be after start")
-    span_days = (stop_ns - start_ns) / NS / DAY_S
-    if span_days > MAX_DAYS:
-        raise RangeError(f"an event report may span at most {MAX_DAYS} days")
-    sensors = [s.id for s in sensors_in(registry, Kind.SEWER, community)]
+async def sewer_events(store: TrendStore, q: TrendQuery) -> tuple[list[Episode], list[SewerWeek]]:
+    q.limit_span(MAX_DAYS * DAY_S, f"an event report may span at most {MAX_DAYS} days")
+    sensors = sensors_in(store.history, Kind.SEWER, q)
     if not sensors:
         return [], []
-    every = 60 if span_days <= RAW_MAX_DAYS else 3600
-    source = choose(layout, Kind.SEWER.value, start_ns, stop_ns, every, now_ns)
-    tz = registry.site.timezone
-    q = (
-        f"SELECT {source.expr('min', 'freeboard')} AS {ident('freeboard')}, "  # noqa: S608
-        f"{source.expr('max', 'fill')} AS {ident('fill')} FROM {source.from_clause()} "
-        f"WHERE {sensor_filter(sensors)} AND {time_range(start_ns, stop_ns)} "
-        f'GROUP BY time({every}s), "sensor" fill(none) tz({string(tz)})'
-    )
+    every = 60 if q.span_s <= RAW_MAX_DAYS * DAY_S else 3600
+    source = choose(store.layout, Kind.SEWER.value, q, every)
+    tz = store.timezone
+    statements = [
+        (
+            b,
+            f"SELECT {source.expr('min', 'freeboard')} AS {ident('freeboard')}, "  # noqa: S608
+            f"{source.expr('max', 'fill')} AS {ident('fill')} FROM {source.from_clause()} "
+            f"WHERE {sensor_filter(b.sensors)} AND {time_range(b.start_ns, b.stop_ns)} "
+            f'GROUP BY time({every}s), "sensor" fill(none) tz({string(tz)})',
+        )
+        for b in batches(sensors)
+    ]
     found: list[Episode] = []
-    for s in await influx.query(q):
+    for _, _, s in await read(store.influx, statements):
         rows: list[tuple[int, float | None, float | None]] = []
         for r in s.rows():
             t, fb, fl = r.get("time"), r.get("freeboard"), r.get("fill")
@@ -116,7 +106,7 @@ async def sewer_events(
         found.extend(episodes(s.tags.get("sensor", ""), rows))
     zone = ZoneInfo(tz)
     weeks: dict[tuple[str, date], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(SEWER_EVENTS, 0)
+        lambda: dict.fromkeys(standards().sewer_events, 0)
     )
     for e in found:
         weeks[(e.sensor, week_of(e.start_ns, zone))][e.event] += 1

@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.influx.client import InfluxQuery
-from services.influx.quoting import ident
-from services.influx.retention import Layout
+from adapters.influx.quoting import ident
+from domain.instants import NS
 from services.trends.daily import sensor_filter
 from services.trends.errors import RangeError
-from services.trends.source import NS, time_range
+from services.trends.query import DAY_S, TrendQuery
+from services.trends.scope import Batch, read
+from services.trends.source import time_range
+from services.trends.store import TrendStore
+
+MAX_DAYS = 366
+"""Compliance counts raw readings (one per interval, per sensor): a year per request, enough
+for an annual report; a longer range is refused before any query runs."""
+
 
 Band = tuple[float | None, float | None]
 """Inclusive (low, high); None leaves that side open."""
@@ -40,37 +47,36 @@ class Share:
 
 
 async def count_in_bands(
-    influx: InfluxQuery,
-    layout: Layout,
+    store: TrendStore,
     kind: str,
     field: str,
-    sensors: Sequence[str],
+    batches: Sequence[Batch],
     bands: Sequence[Band],
-    start_ns: int,
-    stop_ns: int,
-    now_ns: int,
+    q: TrendQuery,
 ) -> list[dict[str, int]]:
-    """For each band (the first one being the denominator), readings per sensor inside it."""
-    if stop_ns <= start_ns:
-        raise RangeError("stop must be after start")
-    if layout.raw_duration_s is not None and start_ns < now_ns - layout.raw_duration_s * NS:
-        days = layout.raw_duration_s // 86_400
-        raise RangeError(f"compliance is counted on raw readings, kept for {days} days")
+    """For each band (the first one being the denominator), readings per sensor inside it,
+    each batch's sensors counted over the batch's window (summed over a sensor's windows)."""
+    q.limit_span(MAX_DAYS * DAY_S, f"compliance may span at most {MAX_DAYS} days")
+    layout = store.layout
+    if layout.raw_duration_s is not None and q.start_ns < q.now_ns - layout.raw_duration_s * NS:
+        days = layout.raw_duration_s // DAY_S
+        raise RangeError(
+            f"compliance is counted on raw readings, kept for {days} days", field="start"
+        )
+    sensors = [x for b in batches for x in b.sensors]
     counts: list[dict[str, int]] = [dict.fromkeys(sensors, 0) for _ in bands]
     if not sensors:
         return counts
-    base = f"{sensor_filter(sensors)} AND {time_range(start_ns, stop_ns)}"
-    src = f"{ident(layout.raw_rp)}.{ident(kind)}"
+    head = f'SELECT count({ident(field)}) AS "n" FROM {ident(layout.raw_rp)}.{ident(kind)}'  # noqa: S608 - quoted
     statements = []
     for band in bands:
         cond = band_condition(field, band)
-        where = f"{base} AND {cond}" if cond else base
-        statements.append(
-            f'SELECT count({ident(field)}) AS "n" FROM {src} WHERE {where} GROUP BY "sensor"'  # noqa: S608
-        )
-    for s in await influx.query("; ".join(statements)):
+        for b in batches:
+            where = f"{sensor_filter(b.sensors)} AND {time_range(b.start_ns, b.stop_ns)}"
+            where = f"{where} AND {cond}" if cond else where
+            statements.append((b, f'{head} WHERE {where} GROUP BY "sensor"'))
+    for i, _, s in await read(store.influx, statements):
         n = s.column("n")[0] if s.values else 0
-        sensor = s.tags.get("sensor", "")
-        if sensor in counts[s.statement] and isinstance(n, int):
-            counts[s.statement][sensor] = n
+        if isinstance(n, int):
+            counts[i // len(batches)][s.tags.get("sensor", "")] += n
     return counts

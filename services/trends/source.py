@@ -1,7 +1,7 @@
 """Where a trend query reads from and how each aggregation is written there.
 
 Raw readings live in the database's default policy for as long as it keeps them; the hourly
-rollup (services.influx.retention) holds per-hour mean/min/max/count/sum/last for years. A query
+rollup (adapters.influx.retention) holds per-hour mean/min/max/count/sum/last for years. A query
 reads the rollup when its step is whole hours and the range is longer than a quarter or older
 than the raw data, else the raw readings (which are always complete up to now, while the rollup
 lags by up to an hour: a CQ runs when an hour ends).
@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from services.influx.quoting import ident
-from services.influx.retention import Layout
+from adapters.influx.quoting import ident
+from adapters.influx.retention import Layout
+from domain.instants import NS
 from services.trends.errors import RangeError
+from services.trends.query import DAY_S, TrendQuery
 
 Agg = Literal["mean", "min", "max", "last", "count"]
 AGGREGATIONS: tuple[Agg, ...] = ("mean", "min", "max", "last", "count")
 
-NS = 10**9
-DAY_S = 86_400
 LONG_RANGE_S = 92 * DAY_S
 """Beyond a quarter, whole-hour steps are read from the rollup: as exact, far fewer points."""
 
@@ -55,26 +55,26 @@ class Source:
         return part[agg]
 
 
-def choose(
-    layout: Layout, kind: str, start_ns: int, stop_ns: int, every_s: int, now_ns: int
-) -> Source:
-    """Raw or rollup for a query over [start, stop) in steps of `every_s`."""
-    span_s = (stop_ns - start_ns) // NS
+def choose(layout: Layout, kind: str, q: TrendQuery, every_s: int) -> Source:
+    """Raw or rollup for the query's [start, stop) in steps of `every_s`."""
+    span_s = (q.stop_ns - q.start_ns) // NS
     whole_hours = every_s % layout.rollup_every_s == 0
     raw_floor = None
     if layout.raw_duration_s is not None:
-        raw_floor = now_ns - layout.raw_duration_s * NS
-    beyond_raw = raw_floor is not None and start_ns < raw_floor
+        raw_floor = q.now_ns - layout.raw_duration_s * NS
+    beyond_raw = raw_floor is not None and q.start_ns < raw_floor
     if whole_hours and (span_s > LONG_RANGE_S or beyond_raw):
         return Source(layout, kind, rollup=True)
     if beyond_raw:
         days = (layout.raw_duration_s or 0) // DAY_S
         raise RangeError(
             f"raw readings are kept for {days} days; for older data ask for a step of whole "
-            "hours (every=1h or more)"
+            "hours (every=1h or more)",
+            field="start",
         )
     return Source(layout, kind, rollup=False)
 
 
 def time_range(start_ns: int, stop_ns: int) -> str:
+    """InfluxQL's WHERE clause for [start, stop)."""
     return f"time >= {int(start_ns)} AND time < {int(stop_ns)}"

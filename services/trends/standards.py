@@ -1,20 +1,28 @@
-"""The standards' tables officers report against, in one place (domain.md §2).
+"""The standards' tables officers report against (domain.md §2), read from the one place the
+hub keeps limits: the shipped default rules, services/rules/defaults.yaml, where every number
+stands beside its source and provenance.
 
-- Black-and-odorous grade: 城市黑臭水体整治工作指南 (MOHURD/MEE, 2015), table 1. Each
-  indicator is graded, the water body takes the worst grade.
-- Surface water class: GB 3838-2002 表1, classes I–V and 劣V ("worse than V"), by the worst of
-  its indicators. TP is NOT measured by GridWatch's pond sensors, so the class here is judged on
-  DO and NH3-N only: it can be better than a lab's full assessment would give, never worse.
-- Voltage qualification (电压合格率): GB/T 12325-2008, 220 V single-phase supply within
-  +7 % / −10 %, i.e. 198–235.4 V.
-- Free chlorine: GB 5749-2022, at the tap ≥ 0.05 mg/L and ≤ 2 mg/L; 0.1 mg/L is the hub's
-  early-warning line (domain.md §2, rule water.chlorine_low).
-- Sewer: surcharge when fill ≥ 1.0 (pipe full; warning above 0.9), overflow when freeboard
-  < 0.2 m (warning below 0.5 m): engineering practice, same numbers as the default rules.
-- Minimum night flow: the 02:00–05:00 site-local window (district-metered-area practice).
+- Black-and-odorous grade: 城市黑臭水体整治工作指南 (MOHURD/MEE, 2015), table 1, is rule
+  `pond.black_odorous`: its warning levels are the light boundaries, its critical levels the
+  heavy ones; a pond takes the worst grade of its indicators.
+- Voltage qualification (电压合格率): GB/T 12325-2008, 220 V supply +7 % / −10 % (198–235.4 V),
+  is `power.voltage`'s critical band; supply needs at least `power.outage`'s 60 % Un.
+- Free chlorine: GB 5749-2022 at the tap (0.05–2 mg/L) is the critical pair of
+  `water.chlorine_low` / `water.chlorine_high`; `water.chlorine_low`'s warning (0.1 mg/L) is the
+  hub's early-warning line.
+- Sewer episodes: overflow and surcharge as `sewer.overflow` and `sewer.surcharge` define them
+  (engineering practice).
+- Minimum night flow: `water.night_leak`'s night window (02:00–05:00 site-local).
+- Surface water class: GB 3838-2002 表1, classes I–V and 劣V, below. No rule holds the whole
+  table; the two thresholds that quote it (`pond.low_oxygen` warning = class IV DO,
+  `pond.ammonia` warning = class V NH3-N) are checked against it by the tests.
 
-Kept apart from the rule engine's configurable thresholds on purpose: these are the fixed
-reference tables that compliance is reported against, whatever a site tunes its alerts to.
+Read from the **shipped defaults**, never a site's overrides: compliance is reported against
+the national numbers whatever a site tunes its alerts to. The levels are the rule book's own
+objects and are compared with the rule engine's own `Limit`, so a grade boundary and the rule
+that tickets it cannot disagree. A level the trends name after a standard must carry
+provenance S, else loading fails: a default that stops being a national limit cannot quietly
+become the compliance reference.
 """
 
 from __future__ import annotations
@@ -22,7 +30,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Literal
+from functools import cache
+from typing import Literal, TypeVar
+
+from services.rules import RuleBook, load_rules
+from services.rules.latch import Limit
+from services.rules.spec import GradeRule, Indicator, Level, NightLeakRule, ThresholdRule
 
 Grade = Literal["none", "light", "heavy"]
 """Black-and-odorous grade: 非黑臭 / 轻度黑臭 / 重度黑臭."""
@@ -33,43 +46,177 @@ GRADE_LABELS: dict[Grade, tuple[str, str]] = {
     "light": ("轻度黑臭", "lightly black-odorous"),
     "heavy": ("重度黑臭", "heavily black-odorous"),
 }
+BLACK_ODOROUS_METRICS = ("transparency", "do", "orp", "nh3n")
+"""The guide's four indicators, keyed by the pond metric names of domain/catalog.py."""
 
 
 @dataclass(frozen=True, slots=True)
 class GradeLimits:
-    """One indicator of the 2015 guide: `light` and `heavy` are the boundaries; `higher_is_worse`
-    says which side is bad. Boundary values belong to the better grade, as the guide writes
-    them (DO 0.2–2.0 is light, ≥ 2.0 none, < 0.2 heavy; NH3-N ≤ 8.0 none, > 15 heavy)."""
+    """One indicator of the 2015 guide, as the rule book's `pond.black_odorous` states it:
+    `light` is its warning level, `heavy` its critical one, compared as the rule engine
+    compares them. Boundary values belong to the better grade, as the guide writes them and
+    the rule's operators say (DO < 2.0 is light, < 0.2 heavy; NH3-N > 8.0 light, > 15 heavy)."""
 
-    light: float
-    heavy: float
-    higher_is_worse: bool
+    indicator: Indicator
+    _light: Limit
+    _heavy: Limit
+
+    @classmethod
+    def of(cls, indicator: Indicator) -> GradeLimits:
+        return cls(indicator, Limit(indicator.warning, None), Limit(indicator.critical, None))
+
+    @property
+    def light(self) -> float:
+        return _value(self.indicator.warning)
+
+    @property
+    def heavy(self) -> float:
+        return _value(self.indicator.critical)
 
     def grade(self, value: float) -> Grade:
-        if self.higher_is_worse:
-            if value > self.heavy:
-                return "heavy"
-            return "light" if value > self.light else "none"
-        if value < self.heavy:
+        if self._heavy.violated(value):
             return "heavy"
-        return "light" if value < self.light else "none"
+        return "light" if self._light.violated(value) else "none"
 
 
-BLACK_ODOROUS: dict[str, GradeLimits] = {
-    "transparency": GradeLimits(light=25.0, heavy=10.0, higher_is_worse=False),  # cm
-    "do": GradeLimits(light=2.0, heavy=0.2, higher_is_worse=False),  # mg/L
-    "orp": GradeLimits(light=50.0, heavy=-200.0, higher_is_worse=False),  # mV
-    "nh3n": GradeLimits(light=8.0, heavy=15.0, higher_is_worse=True),  # mg/L
-}
-"""The guide's four indicators, keyed by the pond metric names of domain/catalog.py."""
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """An episode on a sewer metric: while the rule's `level` is violated."""
+
+    metric: str
+    level: Level
+    _limit: Limit
+
+    @classmethod
+    def of(cls, metric: str, level: Level) -> EventRule:
+        return cls(metric, level, Limit(level, None))
+
+    @property
+    def limit(self) -> float:
+        return _value(self.level)
+
+    @property
+    def below(self) -> bool:
+        return self.level.direction() == "below"
+
+    def holds(self, value: float) -> bool:
+        return self._limit.violated(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Standards:
+    """The reference limits, taken from a rule book (`standards()`: the shipped defaults)."""
+
+    black_odorous: dict[str, GradeLimits]
+    voltage_qualified: tuple[float, float]
+    outage_below_v: float
+    chlorine_compliant: tuple[float, float]
+    chlorine_warning_min: float
+    sewer_events: dict[str, EventRule]
+    night_window_hours: tuple[int, int]
+
+    @classmethod
+    def of(cls, book: RuleBook) -> Standards:
+        """Read from `book`'s site-wide rules; ValueError if one is missing or reshaped."""
+        grade = _rule(book, "pond.black_odorous", GradeRule)
+        voltage = _levels(book, "power.voltage")
+        outage = _levels(book, "power.outage")
+        cl_low, cl_high = _levels(book, "water.chlorine_low"), _levels(book, "water.chlorine_high")
+        overflow, surcharge = _levels(book, "sewer.overflow"), _levels(book, "sewer.surcharge")
+        night = _rule(book, "water.night_leak", NightLeakRule)
+        for m in BLACK_ODOROUS_METRICS:
+            ind = grade.indicators.get(m)
+            if ind is None:
+                raise ValueError(f"pond.black_odorous has no {m} indicator")
+            _standard(ind.warning, f"pond.black_odorous {m}")
+            _standard(ind.critical, f"pond.black_odorous {m}")
+        return cls(
+            black_odorous={m: GradeLimits.of(grade.indicators[m]) for m in BLACK_ODOROUS_METRICS},
+            voltage_qualified=_band(_standard(voltage.critical, "power.voltage")),
+            outage_below_v=_value(_standard(outage.critical, "power.outage"), "<"),
+            chlorine_compliant=(
+                _value(_standard(cl_low.critical, "water.chlorine_low"), "<"),
+                _value(_standard(cl_high.critical, "water.chlorine_high"), ">"),
+            ),
+            chlorine_warning_min=_value(_present(cl_low.warning, "water.chlorine_low"), "<"),
+            sewer_events={
+                "overflow": EventRule.of(overflow.metric, _present(overflow.critical, "overflow")),
+                "overflow_warning": EventRule.of(
+                    overflow.metric, _present(overflow.warning, "overflow")
+                ),
+                "surcharge": EventRule.of(
+                    surcharge.metric, _present(surcharge.critical, "surcharge")
+                ),
+                "surcharge_warning": EventRule.of(
+                    surcharge.metric, _present(surcharge.warning, "surcharge")
+                ),
+            },
+            night_window_hours=(_hour(night.night_start), _hour(night.night_end)),
+        )
+
+
+@cache
+def standards() -> Standards:
+    """The reference limits of the shipped default rules (read once per process)."""
+    return Standards.of(load_rules())
+
+
+R = TypeVar("R")
+
+
+def _rule(book: RuleBook, rule_id: str, kind: type[R]) -> R:
+    rule = book.site.get(rule_id)
+    if not isinstance(rule, kind):
+        raise ValueError(f"the default rules have no {kind.__name__} {rule_id}")
+    return rule
+
+
+def _levels(book: RuleBook, rule_id: str) -> ThresholdRule:
+    return _rule(book, rule_id, ThresholdRule)
+
+
+def _present(level: Level | None, where: str) -> Level:
+    if level is None:
+        raise ValueError(f"{where}: the default rule lost a level the trends read")
+    return level
+
+
+def _standard(level: Level | None, where: str) -> Level:
+    lv = _present(level, where)
+    if lv.provenance != "S":
+        raise ValueError(f"{where}: provenance {lv.provenance}, not a standard's limit (S)")
+    return lv
+
+
+def _value(level: Level, op: str | None = None) -> float:
+    """A single-value level's limit; with `op`, only if it compares that way (a `<` limit
+    leaves values >= it healthy, so the trends' inclusive bands keep the rule's boundary)."""
+    if level.value is None or (op is not None and level.op != op):
+        raise ValueError(f"expected a single {op or 'value'} limit, got {level.op}")
+    return level.value
+
+
+def _band(level: Level) -> tuple[float, float]:
+    """The inclusive band `outside` leaves healthy (`v < low or v > high` violates it)."""
+    if level.op != "outside" or level.band is None:
+        raise ValueError(f"expected an 'outside' band, got {level.op}")
+    return level.band
+
+
+def _hour(hhmm: str) -> int:
+    hour, minute = hhmm.split(":")
+    if minute != "00":
+        raise ValueError(f"the night window must start and end on the hour, not {hhmm}")
+    return int(hour)
 
 
 def black_odorous_grade(values: dict[str, float | None]) -> Grade | None:
     """The worst grade over the indicators present; None when none of them was measured."""
+    table = standards().black_odorous
     grades = [
-        BLACK_ODOROUS[m].grade(v)
+        table[m].grade(v)
         for m, v in values.items()
-        if m in BLACK_ODOROUS and v is not None and math.isfinite(v)
+        if m in table and v is not None and math.isfinite(v)
     ]
     if not grades:
         return None
@@ -107,36 +254,3 @@ def water_class(do: float | None, nh3n: float | None) -> WaterClass | None:
     if nh3n is not None and math.isfinite(nh3n):
         classes.append(next((i + 1 for i, lim in enumerate(GB3838_NH3N_MAX) if nh3n <= lim), 6))
     return WaterClass(max(classes)) if classes else None
-
-
-VOLTAGE_QUALIFIED = (198.0, 235.4)
-"""GB/T 12325-2008: 220 V supply +7 % / −10 %; inclusive at both ends."""
-
-CHLORINE_COMPLIANT = (0.05, 2.0)
-"""GB 5749-2022 free chlorine at the tap, mg/L, inclusive."""
-CHLORINE_WARNING_MIN = 0.1
-"""The hub's early-warning line for free chlorine, mg/L (readings ≥ this are 'comfortable')."""
-
-
-@dataclass(frozen=True, slots=True)
-class EventRule:
-    """An episode on a sewer metric: the metric crosses `limit` (below it when `below`)."""
-
-    metric: str
-    limit: float
-    below: bool
-
-    def holds(self, value: float) -> bool:
-        return value < self.limit if self.below else value >= self.limit
-
-
-SEWER_EVENTS: dict[str, EventRule] = {
-    "overflow": EventRule("freeboard", 0.2, below=True),
-    "overflow_warning": EventRule("freeboard", 0.5, below=True),
-    "surcharge": EventRule("fill", 1.0, below=False),
-    "surcharge_warning": EventRule("fill", 0.9, below=False),
-}
-"""Overflow: freeboard < 0.2 m (warning < 0.5 m); surcharge: fill ≥ 1.0 (warning ≥ 0.9)."""
-
-NIGHT_WINDOW_HOURS = (2, 5)
-"""Minimum night flow is the lowest flow from 02:00 up to 05:00 site-local time."""

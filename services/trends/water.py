@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from adapters.influx.quoting import ident, string
 from domain.catalog import Kind
-from domain.site import Registry
-from services.influx.client import InfluxQuery
-from services.influx.quoting import ident, string
-from services.influx.retention import Layout
+from domain.instants import NS
 from services.trends.daily import sensor_filter
-from services.trends.errors import RangeError
-from services.trends.scope import sensors_in
+from services.trends.query import DAY_S, TrendQuery
+from services.trends.scope import batches, read, sensors_in
 from services.trends.shares import Share, count_in_bands
-from services.trends.source import DAY_S, NS, choose, time_range
-from services.trends.standards import CHLORINE_COMPLIANT, CHLORINE_WARNING_MIN, NIGHT_WINDOW_HOURS
+from services.trends.source import choose, time_range
+from services.trends.standards import standards
+from services.trends.store import TrendStore
 
 MAX_NIGHTS = 400
 
@@ -37,27 +36,17 @@ class ChlorineCompliance:
     above_warning: Share  # ≥ 0.1 mg/L
 
 
-async def chlorine_compliance(
-    influx: InfluxQuery,
-    registry: Registry,
-    layout: Layout,
-    start_ns: int,
-    stop_ns: int,
-    now_ns: int,
-    community: str | None = None,
-) -> list[ChlorineCompliance]:
-    points = sensors_in(registry, Kind.WATER, community)
-    ids = [p.id for p in points]
+async def chlorine_compliance(store: TrendStore, q: TrendQuery) -> list[ChlorineCompliance]:
+    """Per water point of the query's scope; at most `shares.MAX_DAYS` per request."""
+    ref = standards()
+    points = sensors_in(store.history, Kind.WATER, q)
     total, ok, warn = await count_in_bands(
-        influx,
-        layout,
+        store,
         Kind.WATER.value,
         "chlorine",
-        ids,
-        [(None, None), CHLORINE_COMPLIANT, (CHLORINE_WARNING_MIN, None)],
-        start_ns,
-        stop_ns,
-        now_ns,
+        batches(points),
+        [(None, None), ref.chlorine_compliant, (ref.chlorine_warning_min, None)],
+        q,
     )
     return [
         ChlorineCompliance(
@@ -77,7 +66,7 @@ class NightFlow:
 
 def night_minima(hourly: list[tuple[int, float]], tz: ZoneInfo) -> list[tuple[date, float]]:
     """Per night, the minimum of the hourly minima whose local hour is in the night window."""
-    lo, hi = NIGHT_WINDOW_HOURS
+    lo, hi = standards().night_window_hours
     nights: dict[date, float] = {}
     for t, v in hourly:
         local = datetime.fromtimestamp(t / NS, tz)
@@ -87,32 +76,25 @@ def night_minima(hourly: list[tuple[int, float]], tz: ZoneInfo) -> list[tuple[da
     return sorted(nights.items())
 
 
-async def night_flow(
-    influx: InfluxQuery,
-    registry: Registry,
-    layout: Layout,
-    start_ns: int,
-    stop_ns: int,
-    now_ns: int,
-    community: str | None = None,
-) -> list[NightFlow]:
-    if stop_ns <= start_ns:
-        raise RangeError("stop must be after start")
-    if (stop_ns - start_ns) / NS > MAX_NIGHTS * DAY_S:
-        raise RangeError(f"a night-flow trend may span at most {MAX_NIGHTS} nights")
-    points = sensors_in(registry, Kind.WATER, community)
+async def night_flow(store: TrendStore, q: TrendQuery) -> list[NightFlow]:
+    q.limit_span(MAX_NIGHTS * DAY_S, f"a night-flow trend may span at most {MAX_NIGHTS} nights")
+    points = sensors_in(store.history, Kind.WATER, q)
     if not points:
         return []
-    tz = registry.site.timezone
-    source = choose(layout, Kind.WATER.value, start_ns, stop_ns, 3600, now_ns)
-    q = (
-        f"SELECT {source.expr('min', 'flow')} AS {ident('flow')} "  # noqa: S608 - quoted
-        f"FROM {source.from_clause()} "
-        f"WHERE {sensor_filter([p.id for p in points])} AND {time_range(start_ns, stop_ns)} "
-        f'GROUP BY time(1h), "sensor" fill(none) tz({string(tz)})'
-    )
+    tz = store.timezone
+    source = choose(store.layout, Kind.WATER.value, q, 3600)
+    statements = [
+        (
+            b,
+            f"SELECT {source.expr('min', 'flow')} AS {ident('flow')} "  # noqa: S608 - quoted
+            f"FROM {source.from_clause()} "
+            f"WHERE {sensor_filter(b.sensors)} AND {time_range(b.start_ns, b.stop_ns)} "
+            f'GROUP BY time(1h), "sensor" fill(none) tz({string(tz)})',
+        )
+        for b in batches(points)
+    ]
     hourly: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for s in await influx.query(q):
+    for _, _, s in await read(store.influx, statements):
         for t, v in zip(s.column("time"), s.column("flow"), strict=True):
             if isinstance(t, int) and isinstance(v, int | float):
                 hourly[s.tags.get("sensor", "")].append((t, float(v)))

@@ -33,7 +33,7 @@ async def healthz(hub: HubDep, response: Response) -> Health:
         verdict = str(ingest.get("status", "degraded"))
     if verdict == "failing":
         response.status_code = 503
-    return Health(status=verdict, database=ok, ingest=ingest)
+    return Health(status=verdict, database=ok, ingest=ingest, registry_version=hub.registry.version)
 
 
 @router.get("/metrics", response_class=Response)

@@ -8,20 +8,16 @@ found"); officers read everything; admins do anything.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.ids import ID_PATTERN
+from domain.instants import ZONE_RULE, to_ns, with_datetimes
 from services.api.deps import HubDep, PrincipalDep, RowId, WriterDep
-from services.maintenance.store import (
-    MaintenanceError,
-    MaintenanceStore,
-    NotYourGrid,
-    Window,
-    WindowNotFound,
-)
+from services.maintenance.store import MaintenanceStore, Window
 
 router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 
@@ -29,9 +25,9 @@ router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 class WindowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sensor: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
-    start: AwareDatetime | None = Field(default=None, description="default: now")
-    end: AwareDatetime
+    sensor: str = Field(pattern=ID_PATTERN)
+    start: datetime | None = Field(default=None, description=f"{ZONE_RULE}; default: now")
+    end: datetime = Field(description=ZONE_RULE)
     note: str = Field(default="", max_length=500)
 
 
@@ -50,31 +46,12 @@ class WindowPublic(BaseModel):
 
     @classmethod
     def of(cls, w: Window, now_ns: int) -> WindowPublic:
-        def dt(ns: int) -> datetime:
-            return datetime.fromtimestamp(ns / 1e9, tz=UTC)
-
-        return cls(
-            id=w.id,
-            sensor=w.sensor,
-            grid=w.grid,
-            start=dt(w.start_ns),
-            end=dt(w.end_ns),
-            note=w.note,
-            created_by=w.created_by,
-            created_at=dt(w.created_at_ns),
-            ended_by=w.ended_by,
-            suppressed=w.suppressed,
-            active=w.covers(now_ns),
-        )
+        return cls(**with_datetimes(w), active=w.covers(now_ns))
 
 
 class WindowList(BaseModel):
     count: int
     windows: list[WindowPublic]
-
-
-def _ns(d: datetime) -> int:
-    return int(d.timestamp()) * 10**9 + d.microsecond * 1000
 
 
 def _store(hub: HubDep) -> MaintenanceStore:
@@ -85,7 +62,7 @@ def _store(hub: HubDep) -> MaintenanceStore:
 async def list_windows(
     hub: HubDep,
     who: PrincipalDep,
-    sensor: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")] = None,
+    sensor: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     current: Annotated[bool, Query(description="only windows not yet over")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> WindowList:
@@ -102,15 +79,11 @@ async def create_window(hub: HubDep, who: WriterDep, body: WindowCreate) -> Wind
     """Mark a sensor under maintenance from `start` (default now) until `end`."""
     store = _store(hub)
     now = store.clock()
-    start = _ns(body.start) if body.start else now
-    try:
-        w = await asyncio.to_thread(
-            store.create, body.sensor, start, _ns(body.end), body.note, who.name, who.scope
-        )
-    except NotYourGrid as e:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from None
-    except MaintenanceError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    tz = hub.registry.site.tz
+    start = to_ns(body.start, tz) if body.start else now
+    w = await asyncio.to_thread(
+        store.create, body.sensor, start, to_ns(body.end, tz), body.note, who.name, who.scope
+    )
     return WindowPublic.of(w, now)
 
 
@@ -118,10 +91,5 @@ async def create_window(hub: HubDep, who: WriterDep, body: WindowCreate) -> Wind
 async def end_window(hub: HubDep, who: WriterDep, window_id: RowId) -> WindowPublic:
     """End a window now (a window that has not started is cancelled)."""
     store = _store(hub)
-    try:
-        w = await asyncio.to_thread(store.end, window_id, who.name, who.scope)
-    except WindowNotFound as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
-    except MaintenanceError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    w = await asyncio.to_thread(store.end, window_id, who.name, who.scope)
     return WindowPublic.of(w, store.clock())

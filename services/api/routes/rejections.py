@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from domain.instants import from_ns
 from services.api.deps import HubDep, OverseerDep
 from services.api.schemas import RejectionList, RejectionPublic
 
@@ -28,7 +28,7 @@ async def list_rejections(
             metric=r.metric,
             detail=r.detail,
             payload_head=r.payload_head,
-            received_at=datetime.fromtimestamp(r.received_at_ns / 1e9, tz=UTC),
+            received_at=from_ns(r.received_at_ns),
         )
         for r in rows
     ]

@@ -1,22 +1,28 @@
 """Rule dry-run: what tickets a rule (or a changed threshold) would have opened over past
-readings, before switching it on. Officers and admins; nothing is written anywhere."""
+readings, before switching it on. Officers and admins; nothing is written anywhere.
+
+The replay runs in a child process with a time limit (services.dryrun.process): the API keeps
+answering everyone else meanwhile; past the limit, or while another dry-run runs, it is a 503
+saying so."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
+from domain.ids import ID_PATTERN
+from domain.instants import ZONE_RULE, to_ns, with_datetimes
 from services.api.deps import HubDep, OverseerDep
-from services.dryrun.book import DryRunError
-from services.dryrun.runner import DryRun, DryTicket, Scope, dry_run
-from services.influx.errors import InfluxError
+from services.dryrun.process import dry_run_isolated
+from services.dryrun.runner import DryInhibited, DryRun, DryTicket, Scope
+from services.trends.errors import TrendsUnavailable
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 
-Id = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+Id = Field(default=None, pattern=ID_PATTERN)
 
 
 class DryRunCreate(BaseModel):
@@ -31,8 +37,8 @@ class DryRunCreate(BaseModel):
     sensor: str | None = Id
     kind: str | None = Field(default=None, pattern=r"^(water|power|sewer|pond)$")
     community: str | None = Id
-    start: AwareDatetime
-    end: AwareDatetime
+    start: datetime = Field(description=ZONE_RULE)
+    end: datetime = Field(description=ZONE_RULE)
 
 
 class DryTicketPublic(BaseModel):
@@ -45,18 +51,21 @@ class DryTicketPublic(BaseModel):
 
     @classmethod
     def of(cls, t: DryTicket) -> DryTicketPublic:
-        return cls(
-            sensor=t.sensor,
-            rule=t.rule,
-            severity=t.severity,
-            opened_at=datetime.fromtimestamp(t.opened_at_ns / 1e9, tz=UTC),
-            cleared_at=(
-                datetime.fromtimestamp(t.cleared_at_ns / 1e9, tz=UTC)
-                if t.cleared_at_ns is not None
-                else None
-            ),
-            peak_value=t.peak_value,
-        )
+        return cls(**with_datetimes(t))  # comparison and threshold are not shown
+
+
+class DryInhibitedPublic(BaseModel):
+    sensor: str
+    rule: str = Field(description="the derived rule whose breach became a note")
+    into: str = Field(description="the more specific rule whose ticket the note went on")
+    at: datetime
+    severity: str
+    metric: str | None
+    value: float | None
+
+    @classmethod
+    def of(cls, x: DryInhibited) -> DryInhibitedPublic:
+        return cls(**with_datetimes(x))
 
 
 class DryRunPublic(BaseModel):
@@ -67,10 +76,11 @@ class DryRunPublic(BaseModel):
     tickets: list[DryTicketPublic]
     baseline_count: int | None = Field(description="tickets under the rule as it is now")
     baseline: list[DryTicketPublic] | None
-
-
-def _ns(d: datetime) -> int:
-    return int(d.timestamp()) * 10**9 + d.microsecond * 1000
+    inhibited: list[DryInhibitedPublic] = Field(
+        default_factory=list,
+        description="precedence: breaches folded into another rule's ticket as a note "
+        "instead of opening one (this rule's, or those of rules it inhibits)",
+    )
 
 
 @router.post("/dry-run", response_model=DryRunPublic)
@@ -78,26 +88,23 @@ async def dry_run_rule(hub: HubDep, _who: OverseerDep, body: DryRunCreate) -> Dr
     """Replay stored readings through the rule alone and list the tickets it would open
     (one per episode), and with a `patch` also those of the rule as it is now."""
     if hub.trends is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "InfluxDB is not configured")
+        raise TrendsUnavailable("rule dry-runs need InfluxDB (GRIDWATCH_INFLUX_URL)")
+    tz = hub.registry.site.tz
     req = DryRun(
         rule=body.rule,
         scope=Scope(body.sensor, body.kind, body.community),
-        start_ns=_ns(body.start),
-        stop_ns=_ns(body.end),
+        start_ns=to_ns(body.start, tz),
+        stop_ns=to_ns(body.end, tz),
         patch=body.patch,
     )
-    try:
-        r = await dry_run(
-            hub.trends.influx,
-            hub.registry,
-            req,
-            overrides=hub.settings.rules,
-            raw_rp=hub.trends.layout.raw_rp,
-        )
-    except DryRunError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
-    except InfluxError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"InfluxDB: {e}") from None
+    r = await dry_run_isolated(
+        hub.trends.influx.target,
+        hub.registry,
+        req,
+        overrides=hub.settings.rules,
+        raw_rp=hub.trends.layout.raw_rp,
+        time_limit_s=hub.settings.api.dry_run_time_limit_s,
+    )
     base = [DryTicketPublic.of(t) for t in r.baseline] if r.baseline is not None else None
     return DryRunPublic(
         rule=r.rule,
@@ -107,4 +114,5 @@ async def dry_run_rule(hub: HubDep, _who: OverseerDep, body: DryRunCreate) -> Dr
         tickets=[DryTicketPublic.of(t) for t in r.tickets],
         baseline_count=len(base) if base is not None else None,
         baseline=base,
+        inhibited=[DryInhibitedPublic.of(x) for x in r.inhibited],
     )

@@ -6,26 +6,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
+from domain.instants import from_ns
 from domain.site import Placement
 from services.api.deps import HubDep, PrincipalDep
 from services.api.schemas import SensorDetail, SensorList, SensorPublic, SensorState
-from services.tickets.schemas import TicketPublic
-from services.tickets.service import TicketFilter
+from services.db.rule_state import HubPresence, SqlRuleStateStore
+from services.tickets.reads import TicketFilter
+from services.tickets.schemas import TicketBrief
 
 router = APIRouter(prefix="/sensors", tags=["sensors"])
 
 OFFLINE_RULE = "sensor.offline"
 SILENT_RULE = "community.silent"
-RANK: dict[SensorState, int] = {"ok": 0, "warning": 1, "critical": 2, "offline": 3}
+RANK: dict[SensorState, int] = {"ok": 0, "waiting": 0, "warning": 1, "critical": 2, "offline": 3}
 MAX_ACTIVE = 100_000
 """Active tickets read to colour the map; a site has far fewer unless something is very wrong."""
 
 
-def ticket_state(t: TicketPublic) -> SensorState:
+def ticket_state(t: TicketBrief) -> SensorState:
     if t.recovered:
         return "ok"  # the condition cleared; the ticket only waits for the crew to close it
     if t.rule in (OFFLINE_RULE, SILENT_RULE):
@@ -34,10 +36,15 @@ def ticket_state(t: TicketPublic) -> SensorState:
 
 
 def sensor_states(
-    placements: Iterable[Placement], tickets: Iterable[TicketPublic]
+    placements: Iterable[Placement],
+    tickets: Iterable[TicketBrief],
+    presence: HubPresence | None = None,
+    now_ns: int = 0,
 ) -> dict[str, SensorState]:
     """Each sensor's state from the active tickets: a community.silent ticket (its `sensor` is
-    the community id) makes every sensor of that community offline."""
+    the community id) makes every sensor of that community offline. A sensor that would be ok
+    is "waiting" while the hub has no verdict on it (`presence`, the hub's own record; without
+    one — no hub has run on this database — states come from the tickets alone)."""
     by_sensor: dict[str, SensorState] = {}
     by_community: dict[str, SensorState] = {}
     for t in tickets:
@@ -49,7 +56,14 @@ def sensor_states(
     for p in placements:
         own = by_sensor.get(p.sensor.id, "ok")
         community = by_community.get(p.community.id, "ok")
-        out[p.sensor.id] = own if RANK[own] >= RANK[community] else community
+        st = own if RANK[own] >= RANK[community] else community
+        if (
+            st == "ok"
+            and presence is not None
+            and presence.waiting(p.sensor.id, p.sensor.interval_s, now_ns)
+        ):
+            st = "waiting"
+        out[p.sensor.id] = st
     return out
 
 
@@ -74,31 +88,33 @@ async def list_sensors(hub: HubDep, who: PrincipalDep) -> SensorList:
     """Every sensor of the site (a crew sees its own grid cells' sensors)."""
     seen = [p for p in hub.registry.placements.values() if who.sees_grid(p.grid.id)]
     tickets = await asyncio.to_thread(
-        hub.tickets.find, TicketFilter(status="active", limit=MAX_ACTIVE)
+        hub.tickets.reads.find, TicketFilter(status="active", limit=MAX_ACTIVE)
     )
-    states = sensor_states(seen, tickets)
+    presence = await asyncio.to_thread(SqlRuleStateStore(hub.engine).presence)
+    states = sensor_states(seen, tickets, presence, time.time_ns())
     out = [_public(p, states[p.sensor.id]) for p in seen]
     return SensorList(count=len(out), sensors=out)
 
 
 @router.get("/{sensor_id}", response_model=SensorDetail)
 async def get_sensor(hub: HubDep, who: PrincipalDep, sensor_id: str) -> SensorDetail:
-    p = hub.registry.get(sensor_id)
-    if p is None or not who.sees_grid(p.grid.id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"sensor {sensor_id} does not exist")
+    p = who.placement(hub.registry, sensor_id)  # NotVisible (404) for another grid's sensor
     tickets = await asyncio.to_thread(
-        hub.tickets.find, TicketFilter(status="active", sensor=sensor_id, limit=100)
+        hub.tickets.reads.find, TicketFilter(status="active", sensor=sensor_id, limit=100)
     )
     silent = await asyncio.to_thread(
-        hub.tickets.find, TicketFilter(status="active", sensor=p.community.id, limit=100)
+        hub.tickets.reads.find, TicketFilter(status="active", sensor=p.community.id, limit=100)
     )
-    state = sensor_states([p], [*tickets, *(t for t in silent if t.rule == SILENT_RULE)])
+    presence = await asyncio.to_thread(SqlRuleStateStore(hub.engine).presence, sensor_id)
+    state = sensor_states(
+        [p], [*tickets, *(t for t in silent if t.rule == SILENT_RULE)], presence, time.time_ns()
+    )
     last = await hub.readings.last(sensor_id, str(p.sensor.kind))
     at: datetime | None = None
     online: bool | None = None
     if last is not None and isinstance(last.get("time"), int):
         ts = int(last.pop("time"))
-        at = datetime.fromtimestamp(ts / 1e9, tz=UTC)
+        at = from_ns(ts)
         online = time.time_ns() - ts <= 3 * p.sensor.interval_s * 10**9
     if any(t.rule == OFFLINE_RULE and not t.recovered for t in tickets):
         online = False

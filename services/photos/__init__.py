@@ -1,0 +1,1 @@
+"""Ticket photos (contract §9): checked by decoding, stored re-encoded without metadata."""

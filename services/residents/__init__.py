@@ -1,0 +1,1 @@
+"""Residents report a problem at an asset (contract §9): the public form's side of tickets."""
