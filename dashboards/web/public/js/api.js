@@ -4,9 +4,11 @@
 const TOKEN_KEY = "gridwatch.token";
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `detail`: the answer's JSON `detail` as sent (a 422's list of {loc, msg, field, …}). */
+  constructor(status, message, detail = null) {
     super(message);
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -35,7 +37,8 @@ export function query(params) {
   return s ? `?${s}` : "";
 }
 
-export async function api(path, { method = "GET", body, token } = {}) {
+/** JSON in and out; `form` (a FormData) is sent as multipart instead of `body`. */
+export async function api(path, { method = "GET", body, form, token } = {}) {
   const headers = { Accept: "application/json" };
   const bearer = token ?? getToken();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -45,7 +48,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
     res = await fetch(`/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch (e) {
     throw new ApiError(0, e.message || "network error");
@@ -62,7 +65,21 @@ export async function api(path, { method = "GET", body, token } = {}) {
   }
   if (!res.ok) {
     const detail = data && typeof data === "object" ? data.detail ?? data.error : data;
-    throw new ApiError(res.status, typeof detail === "string" ? detail : `HTTP ${res.status}`);
+    const message = typeof detail === "string" ? detail
+      : Array.isArray(detail) && detail.length ? detail.map((d) => d?.msg ?? "").filter(Boolean).join("; ") || `HTTP ${res.status}`
+        : `HTTP ${res.status}`;
+    throw new ApiError(res.status, message, detail);
   }
   return data;
+}
+
+const blobs = new Map();
+/** An image the API serves (photos need the Bearer header, so no plain <img src>) as a blob URL. */
+export async function imageUrl(path) {
+  if (blobs.has(path)) return blobs.get(path);
+  const res = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${getToken()}` } });
+  if (!res.ok) throw new ApiError(res.status, `HTTP ${res.status}`);
+  const url = URL.createObjectURL(await res.blob());
+  blobs.set(path, url);
+  return url;
 }

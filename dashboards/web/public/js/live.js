@@ -1,17 +1,35 @@
-// Live ticket events over server-sent events (GET /api/v1/events?token=…; EventSource cannot
-// send headers). The browser reconnects by itself; when the server refuses the token outright
-// (the stream closes for good) we try again after a pause, in case it was a restart.
+// Live ticket events over server-sent events. EventSource cannot send headers, and a token in
+// a URL ends up in logs, so the page first trades its token (Bearer header) for a single-use
+// pass (POST /api/v1/events/passes) and opens GET /api/v1/events?pass=…. A pass opens one
+// stream only: whenever the stream drops, we ask for a new pass after a pause instead of
+// letting the browser reconnect with the used one. A 401 on the pass request (revoked token)
+// goes through api.js's unauthorised hook, which shows the login.
 
-const RETRY_MS = 10_000;
+import { api } from "./api.js";
 
-export function connectLive(token, { onEvent, onState }) {
+const RETRY_MS = 3_000;
+
+export function connectLive({ onEvent, onState }) {
   let source = null;
   let timer = null;
   let closed = false;
 
-  const open = () => {
+  const retry = () => {
+    if (!closed) timer = setTimeout(open, RETRY_MS);
+  };
+
+  const open = async () => {
     if (closed) return;
-    source = new EventSource(`/api/v1/events?token=${encodeURIComponent(token)}`);
+    let pass;
+    try {
+      pass = (await api("/events/passes", { method: "POST" })).pass;
+    } catch {
+      onState(false);
+      retry();
+      return;
+    }
+    if (closed) return;
+    source = new EventSource(`/api/v1/events?pass=${encodeURIComponent(pass)}`);
     source.onopen = () => onState(true);
     source.onmessage = (m) => {
       let ev;
@@ -24,10 +42,9 @@ export function connectLive(token, { onEvent, onState }) {
     };
     source.onerror = () => {
       onState(false);
-      if (source.readyState === EventSource.CLOSED) {
-        source = null;
-        timer = setTimeout(open, RETRY_MS);
-      }
+      source?.close();
+      source = null;
+      retry();
     };
   };
   open();

@@ -7,6 +7,7 @@
 import { api, query } from "./api.js";
 import { h, mount } from "./dom.js";
 import { fmtTime, t } from "./i18n.js";
+import { may } from "./me.js";
 
 const DEFAULT_HOURS = 4;
 
@@ -57,7 +58,7 @@ export function maintenancePanel(sensor, { onChange } = {}) {
             w.note ? h("div.window-note", {}, w.note) : null,
             h("div.muted.small", {}, t("maint.by", { who: w.created_by }),
               w.suppressed ? ` · ${t("maint.suppressed", { n: w.suppressed })}` : ""),
-            h("button.maint-stop", { type: "button", onclick: () => stop(w.id) }, t("maint.end"))))
+            may("write") ? h("button.maint-stop", { type: "button", onclick: () => stop(w.id) }, t("maint.end")) : null))
       : h("li.muted.none", {}, t("maint.none")));
   }
 
@@ -94,10 +95,12 @@ export function maintenancePanel(sensor, { onChange } = {}) {
     h("h3", {}, t("maint.title")),
     h("p.muted.small", {}, t("maint.hint")),
     list,
-    h("form.maint-form", { onsubmit: create },
-      h("label", {}, t("maint.until"), end),
-      h("label", {}, t("maint.note"), text),
-      h("button.maint-start", { type: "submit" }, t("maint.start"))),
+    may("write")
+      ? h("form.maint-form", { onsubmit: create },
+        h("label", {}, t("maint.until"), end),
+        h("label", {}, t("maint.note"), text),
+        h("button.maint-start", { type: "submit" }, t("maint.start")))
+      : null,
     note);
   section.refresh = load;
   load();

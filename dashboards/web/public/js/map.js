@@ -12,11 +12,13 @@ import { loadSensors } from "./site.js";
 const W = 1000;
 const H = 640;
 const MARGIN = 60;
-const STATES = ["ok", "warning", "critical", "offline"];
+// "waiting": the hub has no verdict on the sensor yet (not heard since it started, or silent
+// and its offline check still pending) — shown apart from ok, which needs a recent reading.
+const STATES = ["ok", "waiting", "warning", "critical", "offline"];
 const CELL_HUES = [210, 150, 35, 280, 0, 100, 190, 320];
 
 /** Convex hull (Andrew's monotone chain) of [x, y] points. */
-function hull(points) {
+export function hull(points) {
   const p = [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   if (p.length < 3) return p;
   const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
@@ -34,7 +36,7 @@ function hull(points) {
 }
 
 /** The outline of a grid cell: the hull of a ring of points around each sensor. */
-function cellOutline(points, r) {
+export function cellOutline(points, r) {
   const ring = [];
   for (const [x, y] of points) {
     for (let i = 0; i < 16; i++) {

@@ -4,6 +4,7 @@
 import { api, query } from "./api.js";
 import { h, mount } from "./dom.js";
 import { fmtTime, pick, t } from "./i18n.js";
+import { currentMe } from "./me.js";
 import { gridsOf, loadSensors } from "./site.js";
 
 const FILTER_KEY = "gridwatch.queue.filters";
@@ -26,6 +27,28 @@ function loadFilters() {
   }
 }
 
+const RANK = { critical: 0, warning: 1 };
+const STATUS_RANK = { open: 0, acknowledged: 1, resolved: 2 };
+
+/** Most urgent first: unresolved before resolved, critical before warning, open before taken
+ * on, then (with the phone's position) nearest first, then the oldest. */
+export function byUrgency(rows, distance = () => 0) {
+  return [...rows].sort((a, b) =>
+    (a.status === "resolved") - (b.status === "resolved")
+    || (RANK[a.severity] ?? 2) - (RANK[b.severity] ?? 2)
+    || (STATUS_RANK[a.status] ?? 3) - (STATUS_RANK[b.status] ?? 3)
+    || distance(a) - distance(b)
+    || String(a.opened_at).localeCompare(String(b.opened_at)));
+}
+
+function metres(a, b) {
+  const r = 6371000;
+  const rad = (d) => (d * Math.PI) / 180;
+  const x = rad(b.lon - a.lon) * Math.cos(rad((a.lat + b.lat) / 2));
+  const y = rad(b.lat - a.lat);
+  return Math.sqrt(x * x + y * y) * r;
+}
+
 export function badge(kind, value) {
   return h(`span.badge.${kind}-${value}`, {}, t(`${kind}.${value}`));
 }
@@ -35,6 +58,8 @@ export function renderQueue(root, { go }) {
   const list = h("div.queue-list", {}, h("p.muted", {}, t("loading")));
   const count = h("span.muted.count");
   let grids = [];
+  let here = null; // the phone's position, when shared: nearest first among equals
+  let sensorsById = {};
 
   const select = (name, options) =>
     h("label.filter", {},
@@ -50,20 +75,35 @@ export function renderQueue(root, { go }) {
       select("severity", ["warning", "critical"].map((s) => [s, t(`severity.${s}`)])),
       select("kind", KINDS.map((k) => [k, t(`kind.${k}`)])),
       select("grid", grids.map((g) => [g, g])),
+      navigator.geolocation ? h("button.near", { type: "button", onclick: locate }, t("queue.near")) : null,
       count);
+
+  function locate() {
+    navigator.geolocation.getCurrentPosition((p) => { here = { lat: p.coords.latitude, lon: p.coords.longitude }; refresh(); }, () => {}, { timeout: 5000 });
+  }
+  const distance = (tk) => {
+    const loc = sensorsById[tk.sensor]?.location;
+    return here && loc ? metres(here, loc) : 0;
+  };
 
   const save = () => sessionStorage.setItem(FILTER_KEY, JSON.stringify(filters));
 
   async function refresh() {
     try {
       const data = await api(`/tickets${query(filters)}`);
-      const rows = ticketList(data);
+      const crew = currentMe()?.role === "crew";
+      const rows = crew ? byUrgency(ticketList(data), distance) : ticketList(data);
       count.textContent = t("queue.count", { n: rows.length });
       if (!rows.length) {
         mount(list, h("p.muted.empty", {}, t("empty")));
         return;
       }
       mount(list,
+        h("ul.queue-cards", {}, rows.map((tk) =>
+          h("li", {}, h(`a.queue-card.${tk.severity}`, { href: `#/ticket/${tk.id}`, "data-ticket": tk.id, "data-status": tk.status },
+            h("div.card-top", {}, h("strong", {}, `#${tk.id}`), badge("severity", tk.severity), badge("status", tk.status),
+              h("span.muted.small", {}, `${tk.sensor} · ${fmtTime(tk.opened_at)}`)),
+            h("div.card-summary", {}, ticketSummary(tk)))))),
         h("table.tickets", {},
           h("thead", {}, h("tr", {},
             ["id", "severity", "status", "sensor", "summary", "grid", "assignee", "opened", "occurrences"].map((c) => h("th", {}, t(`col.${c}`))))),
@@ -84,9 +124,10 @@ export function renderQueue(root, { go }) {
     }
   }
 
-  mount(root, h("section.view.queue", {}, h("h1", {}, t("queue.title")), bar, list));
+  mount(root, h("section.view.queue", {}, h("h1", {}, t("queue.title")),
+    currentMe()?.role === "crew" ? h("p.muted.small.queue-order", {}, t("queue.mine")) : null, bar, list));
   drawBar();
-  loadSensors().then((s) => { grids = gridsOf(s); drawBar(); }).catch(() => {});
+  loadSensors().then((s) => { grids = gridsOf(s); sensorsById = Object.fromEntries(s.map((x) => [x.id, x])); drawBar(); }).catch(() => {});
   refresh();
   return { onEvent: () => refresh() };
 }

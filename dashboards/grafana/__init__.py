@@ -1,0 +1,1 @@
+"""The Grafana boards' generator (`build.py`, run from a checkout; not shipped in the wheel)."""
