@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.catalog import Kind
 from domain.duration import Duration
-from domain.site import Id
+from domain.ids import Id
 
 
 class _Event(BaseModel):

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.duration import Duration
-from domain.site import Id
+from domain.ids import Id
 
 
 class _Fault(BaseModel):

@@ -57,7 +57,8 @@ class Progress:
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     """Sleep up to `seconds`; True when `stop` was set meanwhile."""
     try:
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
     except TimeoutError:
         return False
     return True

@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from domain.catalog import CATALOG
 from domain.duration import Duration
-from domain.site import Id, Site, load_site
+from domain.ids import Id
+from domain.site import Site, load_site
 from simulators.events import Event
 from simulators.faults import Drift, Fault, Spike, Stuck, Submerged
 from simulators.payload import Encoding
