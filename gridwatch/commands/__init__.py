@@ -1,0 +1,2 @@
+"""A module per `gridwatch` sub-command (gridwatch/cli.py registers them); each builds its
+settings once, at start."""

@@ -1,6 +1,6 @@
 """`gridwatch broker-config`: a Mosquitto configuration for a site, with per-device credentials.
 
-The texts come from `gridwatch.brokerconf`; this module only turns flags into `BrokerOptions`
+The texts come from `gridwatch.broker`; this module only turns flags into `BrokerOptions`
 and reports where the files went and how the gateway logs in.
 """
 
@@ -12,27 +12,37 @@ from typing import Annotated
 
 import typer
 
-from domain import topics
 from domain.site import SiteError, load_site
-from gridwatch.brokerconf import (
+from gridwatch import flags
+from gridwatch.broker.model import (
+    DEFAULT_WORKERS,
+    DYNSEC_PLUGIN,
     GATEWAY_USER,
+    MAX_WORKERS,
     BrokerConfigError,
     BrokerOptions,
     TlsFiles,
-    write_broker_config,
 )
+from gridwatch.broker.writer import write_broker_config
 
 
 def command(
-    site: Annotated[
-        Path, typer.Option("--site", envvar="GRIDWATCH_SITE", help="The site registry (YAML).")
-    ],
+    site: flags.Site = None,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for mosquitto.conf, passwd, acl, credentials.")
     ] = Path("var/broker"),
     gateway_user: Annotated[
         str, typer.Option("--gateway-user", help="MQTT user name of the gateway.")
     ] = GATEWAY_USER,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=MAX_WORKERS,
+            help="Accounts for `gridwatch gateway --workers N` (one login per worker).",
+        ),
+    ] = DEFAULT_WORKERS,
     port: Annotated[int, typer.Option("--port", help="Plain MQTT listener port.")] = 1883,
     bind: Annotated[
         str | None,
@@ -41,8 +51,12 @@ def command(
         ),
     ] = None,
     prefix: Annotated[
-        str, typer.Option("--prefix", help="Device topic prefix.")
-    ] = topics.DEFAULT_PREFIX,
+        str | None,
+        typer.Option(
+            "--prefix", help="Device topic prefix (default: the gateway's, GRIDWATCH_TOPIC_PREFIX)."
+        ),
+    ] = None,
+    env_file: flags.EnvFile = None,
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="Server certificate (PEM) for TLS.")
     ] = None,
@@ -61,6 +75,19 @@ def command(
         str | None,
         typer.Option("--run-as", help="Account Mosquitto drops to when started as root."),
     ] = None,
+    dynamic_security: Annotated[
+        bool,
+        typer.Option(
+            "--dynamic-security",
+            help="Logins and ACLs in Mosquitto 2.x's dynamic-security plugin, changed live by "
+            "the hub (new, rotated and retired sensors without a broker restart), instead of "
+            "a password file and ACL.",
+        ),
+    ] = False,
+    dynsec_plugin: Annotated[
+        Path,
+        typer.Option("--dynsec-plugin", help="Path of mosquitto_dynamic_security.so."),
+    ] = DYNSEC_PLUGIN,
     rotate: Annotated[
         bool, typer.Option("--rotate", help="Issue new passwords to every device and the gateway.")
     ] = False,
@@ -72,8 +99,14 @@ def command(
     persistent queue sized from the site's reporting rates, packet limits and TLS.
 
     Re-running keeps every existing password (new sensors get new ones, removed ones lose
-    access); send SIGHUP to a running Mosquitto to reload the password file and ACL.
+    access); send SIGHUP to a running Mosquitto to reload the password file and ACL. With
+    --dynamic-security the broker's plugin holds logins and ACLs and the hub changes them live;
+    a re-run (with the broker stopped) keeps what the broker saved.
     """
+    settings = flags.settings(env_file, site=site, topic_prefix=prefix).settings
+    if settings.site is None:
+        typer.echo("no site registry: pass --site FILE or set GRIDWATCH_SITE", err=True)
+        raise typer.Exit(2)
     if (tls_cert is None) != (tls_key is None):
         typer.echo("--tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
@@ -87,14 +120,17 @@ def command(
     options = BrokerOptions(
         port=port,
         bind=bind,
-        prefix=prefix,
+        prefix=settings.topic_prefix,
         gateway_user=gateway_user,
+        gateway_workers=workers,
         tls=tls,
         queue_hours=queue_hours,
         run_as=run_as,
+        dynamic_security=dynamic_security,
+        dynsec_plugin=dynsec_plugin,
     )
     try:
-        files = write_broker_config(load_site(site), out, options, rotate=rotate)
+        files = write_broker_config(load_site(settings.site), out, options, rotate=rotate)
     except (SiteError, BrokerConfigError) as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
@@ -103,9 +139,13 @@ def command(
     if as_json:
         summary = {
             "config": str(p.config),
-            "password_file": str(p.password_file),
-            "acl_file": str(p.acl_file),
+            **(
+                {"dynamic_security": str(p.dynsec), "admin": files.admin_user}
+                if files.dynamic_security
+                else {"password_file": str(p.password_file), "acl_file": str(p.acl_file)}
+            ),
             "credentials": str(p.credentials),
+            "gateway_env": str(p.gateway_env),
             "persistence": str(p.persistence),
             "port": files.port,
             "tls_port": tls.port if tls else None,
@@ -119,10 +159,20 @@ def command(
         typer.echo(json.dumps(summary, indent=2))
         return
     typer.echo(f"config:        {p.config}")
-    typer.echo(f"password file: {p.password_file}")
-    typer.echo(f"acl:           {p.acl_file}")
+    if files.dynamic_security:
+        typer.echo(
+            f"logins, ACLs:  {p.dynsec}  (mode 0600; the broker's from its first start: it "
+            "saves every live change there)"
+        )
+        typer.echo(f"admin user:    {files.admin_user}  (the API's; password in gateway.env)")
+    else:
+        typer.echo(f"password file: {p.password_file}")
+        typer.echo(f"acl:           {p.acl_file}")
     typer.echo(
         f"credentials:   {p.credentials}  (mode 0600: device and crew passwords to provision)"
+    )
+    typer.echo(
+        f"gateway.env:   {p.gateway_env}  (mode 0600: add it to /etc/gridwatch/gridwatch.env)"
     )
     typer.echo(
         f"queue:         max_queued_messages {files.queue_size} "
@@ -134,7 +184,11 @@ def command(
         typer.echo(f"new devices:   {len(files.added)}")
     if files.removed:
         typer.echo(f"removed:       {', '.join(files.removed)} (no longer admitted)")
-    typer.echo(f"start with:    mosquitto -c {p.config}   (SIGHUP reloads users and ACL)")
+    if files.dynamic_security:
+        typer.echo(f"start with:    mosquitto -c {p.config}   (sensors' logins change live)")
+    else:
+        typer.echo(f"start with:    mosquitto -c {p.config}   (SIGHUP reloads users and ACL)")
     typer.echo(f"gateway user:  {files.gateway_user}")
     typer.echo(f"notifier user: {files.notifier_user}  (publishes ticket events)")
-    typer.echo(f"gateway password: {files.gateway_password}")
+    # passwords stay in their 0600 files: a terminal's output ends up in logs and scrollback
+    typer.echo(f"hub logins:    {p.gateway_env} (every hub process's broker password)")

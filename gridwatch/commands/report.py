@@ -3,6 +3,9 @@ officers' sanitation report (services/reports), from InfluxDB and the ticket dat
 
 Dates are site-local days, both included. Settings as for `gridwatch api` (GRIDWATCH_SITE,
 GRIDWATCH_INFLUX_URL, GRIDWATCH_INFLUX_DB, GRIDWATCH_DB_URL, GRIDWATCH_INFLUX_RAW_RETENTION).
+The database's registry, when it holds one, names the site and its communities (the site file
+seeds a hub's database and may be stale since); sensors count where they were during the period
+(services.reports.data).
 """
 
 from __future__ import annotations
@@ -15,23 +18,25 @@ from typing import Annotated
 
 import typer
 
-from domain.site import Registry, SiteError, load_site
-from gridwatch.flags import settings_with_flags
-from services.api.settings import ApiSettings
+from adapters.influx.errors import InfluxError
+from adapters.influx.query import InfluxQuery
+from domain.instants import to_ns
+from domain.settings import Settings
+from domain.site import Registry
+from gridwatch import flags
 from services.db.engine import open_database
-from services.influx.client import InfluxQuery
-from services.influx.errors import InfluxError
+from services.registry.store import RegistryStore
 from services.reports import PdfUnavailable, collect, render, to_pdf
 from services.trends.errors import TrendsError
 from services.trends.service import Trends
 
 
 def _day_ns(d: date, registry: Registry) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=registry.site.tz).timestamp()) * 10**9
+    return to_ns(datetime(d.year, d.month, d.day), registry.site.tz)  # site-local midnight
 
 
 async def write_report(
-    settings: ApiSettings,
+    settings: Settings,
     registry: Registry,
     first: date,
     last: date,
@@ -41,18 +46,22 @@ async def write_report(
     now_ns: int | None = None,
 ) -> Path:
     """Collect and render the report for days first..last (inclusive) into `out` (HTML)."""
-    if not settings.influx_url:
+    influx_settings = settings.influx
+    if not influx_settings.url:
         raise TrendsError("name InfluxDB with --influx-url or GRIDWATCH_INFLUX_URL")
-    engine = await asyncio.to_thread(open_database, settings.db_url)
+    engine = await asyncio.to_thread(open_database, settings.db.url)
     try:
+        store = RegistryStore(engine)
+        if await asyncio.to_thread(store.version):
+            registry = await asyncio.to_thread(store.registry)
         async with InfluxQuery(
-            settings.influx_url,
-            settings.influx_db,
-            token=settings.influx_token,
-            user=settings.influx_user,
-            password=settings.influx_password,
+            influx_settings.url,
+            influx_settings.db,
+            token=influx_settings.token_value,
+            user=influx_settings.user,
+            password=influx_settings.password_value,
         ) as influx:
-            trends = await Trends.start(influx, raw_duration=settings.influx_raw_retention)
+            trends = await Trends.start(influx, raw_duration=influx_settings.raw_retention)
             data = await collect(
                 trends,
                 engine,
@@ -86,36 +95,22 @@ def command(
         Path | None, typer.Option("--out", help="HTML file (default report-FROM-TO.html).")
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also print a PDF beside the HTML.")] = False,
-    site: Annotated[str | None, typer.Option("--site", help="[env GRIDWATCH_SITE]")] = None,
-    db_url: Annotated[str | None, typer.Option("--db-url", help="[env GRIDWATCH_DB_URL]")] = None,
-    influx_url: Annotated[
-        str | None, typer.Option("--influx-url", help="[env GRIDWATCH_INFLUX_URL]")
-    ] = None,
-    influx_db: Annotated[
-        str | None, typer.Option("--influx-db", help="[env GRIDWATCH_INFLUX_DB]")
-    ] = None,
+    site: flags.Site = None,
+    db_url: flags.DbUrl = None,
+    influx_url: flags.InfluxUrl = None,
+    influx_db: flags.InfluxDb = None,
+    env_file: flags.EnvFile = None,
 ) -> None:
     """Write the sanitation report for officers: pond grades and classes, chlorine and voltage
     compliance, sewer overflow/surcharge events, tickets and data completeness."""
-    settings = settings_with_flags(
-        ApiSettings,
-        site=site,
-        db_url=db_url,
-        influx_url=influx_url,
-        influx_db=influx_db,
-    )
+    settings = flags.settings(
+        env_file, site=site, db_url=db_url, influx_url=influx_url, influx_db=influx_db
+    ).settings
     first, last = from_.date(), to.date()
     if last < first:
         typer.echo("error: --to is before --from", err=True)
         raise typer.Exit(2)
-    if not settings.site:
-        typer.echo("error: name the site file with --site or GRIDWATCH_SITE", err=True)
-        raise typer.Exit(2)
-    try:
-        registry = Registry(load_site(settings.site))
-    except SiteError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    registry = flags.site_registry(settings)
     html = out or Path(f"report-{first.isoformat()}-{last.isoformat()}.html")
     try:
         asyncio.run(write_report(settings, registry, first, last, community, html))

@@ -4,18 +4,18 @@ past readings in InfluxDB, before switching it on. Nothing is written anywhere."
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from adapters.influx.errors import InfluxError
+from adapters.influx.query import InfluxQuery
+from adapters.influx.retention import Layout
+from domain.instants import from_ns, to_ns
 from domain.site import Registry, SiteError, load_site
-from gridwatch.flags import settings_with_flags
-from services.api.settings import ApiSettings
+from gridwatch import flags
 from services.dryrun import DryRun, DryRunError, DryRunResult, Scope, dry_run, parse_sets
-from services.influx.client import InfluxQuery
-from services.influx.errors import InfluxError
-from services.influx.retention import Layout
 
 app = typer.Typer(help="Rules: try them on past data.", no_args_is_help=True)
 
@@ -23,15 +23,13 @@ FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S
 
 
 def _ns(d: datetime, registry: Registry) -> int:
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=registry.site.tz)
-    return int(d.timestamp() * 10**9)
+    return to_ns(d, registry.site.tz)  # zone-less: site-local, as on every API route
 
 
 def _fmt(ns: int | None, registry: Registry) -> str:
     if ns is None:
         return "-"
-    return datetime.fromtimestamp(ns / 1e9, UTC).astimezone(registry.site.tz).isoformat()
+    return from_ns(ns, registry.site.tz).isoformat()
 
 
 def _print(r: DryRunResult, registry: Registry) -> None:
@@ -45,6 +43,12 @@ def _print(r: DryRunResult, registry: Registry) -> None:
     typer.echo(f"{len(r.tickets)} ticket(s) would have opened")
     if r.baseline is not None:
         typer.echo(f"{len(r.baseline)} ticket(s) under the rule as it is now")
+    for x in r.inhibited:
+        typer.echo(
+            f"{x.sensor}\t{x.rule}\tinhibited by {x.into}\t{_fmt(x.at_ns, registry)}\t"
+            f"{x.severity}\t{x.metric} {x.value}"
+        )
+    typer.echo(f"{len(r.inhibited)} breach(es) would have been a note on another rule's ticket")
 
 
 @app.command("dry-run")
@@ -59,27 +63,19 @@ def dry_run_command(
     sensor: Annotated[str | None, typer.Option("--sensor")] = None,
     kind: Annotated[str | None, typer.Option("--kind")] = None,
     community: Annotated[str | None, typer.Option("--community")] = None,
-    site: Annotated[str | None, typer.Option("--site", help="[env GRIDWATCH_SITE]")] = None,
-    influx_url: Annotated[
-        str | None, typer.Option("--influx-url", help="[env GRIDWATCH_INFLUX_URL]")
-    ] = None,
-    influx_db: Annotated[
-        str | None, typer.Option("--influx-db", help="[env GRIDWATCH_INFLUX_DB]")
-    ] = None,
-    rules: Annotated[
-        str | None, typer.Option("--rules", help="Site rule overrides [env GRIDWATCH_RULES].")
-    ] = None,
+    site: flags.Site = None,
+    influx_url: flags.InfluxUrl = None,
+    influx_db: flags.InfluxDb = None,
+    rules: flags.Rules = None,
+    env_file: flags.EnvFile = None,
 ) -> None:
     """Replay readings of a sensor, a kind or a community through one rule and list the
     tickets it would have opened (one per episode)."""
-    settings = settings_with_flags(
-        ApiSettings,
-        site=site,
-        influx_url=influx_url,
-        influx_db=influx_db,
-        rules=rules,
-    )
-    if not settings.site or not settings.influx_url:
+    settings = flags.settings(
+        env_file, site=site, influx_url=influx_url, influx_db=influx_db, rules=rules
+    ).settings
+    influx_settings = settings.influx
+    if not settings.site or not influx_settings.url:
         typer.echo("error: name --site and --influx-url (or GRIDWATCH_SITE/_INFLUX_URL)", err=True)
         raise typer.Exit(2)
     try:
@@ -97,11 +93,11 @@ def dry_run_command(
 
     async def run() -> DryRunResult:
         async with InfluxQuery(
-            settings.influx_url or "",
-            settings.influx_db,
-            token=settings.influx_token,
-            user=settings.influx_user,
-            password=settings.influx_password,
+            influx_settings.url or "",
+            influx_settings.db,
+            token=influx_settings.token_value,
+            user=influx_settings.user,
+            password=influx_settings.password_value,
         ) as influx:
             return await dry_run(
                 influx, registry, req, overrides=settings.rules, raw_rp=Layout().raw_rp

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ import typer
 from domain import topics
 from domain.duration import parse_duration
 from domain.site import Site, SiteError, load_site, parse_site
+from gridwatch import flags
 from simulators import demo
 from simulators.clock import SimClock, default_start
 from simulators.payload import Encoding
@@ -52,7 +52,8 @@ def _instant(text: str) -> float:
 async def _show(progress: Progress, done: asyncio.Event, every: float) -> None:
     while not done.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), every)
+            async with asyncio.timeout(every):
+                await done.wait()
         sim = (
             datetime.fromtimestamp(progress.sim_time, UTC).astimezone()
             if progress.sim_time
@@ -142,12 +143,7 @@ def command(
         typer.Option("--write-site", help="Load mode: save the synthetic registry here and exit."),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default 0).")] = None,
-    mqtt_url: Annotated[
-        str | None,
-        typer.Option(
-            "--mqtt-url", help="Broker URL (env GRIDWATCH_MQTT_URL; default mqtt://127.0.0.1:1883)."
-        ),
-    ] = None,
+    mqtt_url: flags.MqttUrl = None,
     prefix: Annotated[str, typer.Option("--prefix", help="Topic prefix.")] = topics.DEFAULT_PREFIX,
     qos: Annotated[int, typer.Option("--qos", min=0, max=2, help="MQTT QoS.")] = 1,
     progress_every: Annotated[
@@ -155,9 +151,20 @@ def command(
     ] = 5.0,
 ) -> None:
     """Publish simulated sensor readings over MQTT, as real devices do."""
+    settings = flags.settings(mqtt_url=mqtt_url).settings
     try:
         plan = _plan(
-            site, scenario, speed, start, duration, rate, sensors, write_site, seed, prefix
+            site,
+            settings.site or demo.SITE,
+            scenario,
+            speed,
+            start,
+            duration,
+            rate,
+            sensors,
+            write_site,
+            seed,
+            prefix,
         )
     except (SiteError, ScenarioError, ReplayError, ValueError) as e:
         raise _fail(str(e)) from None
@@ -165,9 +172,7 @@ def command(
         return
     sim, clock, until, run_rate = plan
     try:
-        broker = BrokerAddress.parse(
-            mqtt_url or os.environ.get("GRIDWATCH_MQTT_URL", "mqtt://127.0.0.1:1883")
-        )
+        broker = BrokerAddress.parse(settings.mqtt.url_or_default)
         span = "until stopped" if until == float("inf") else f"{(until - sim.start) / 3600:.1f} h"
         typer.echo(
             f"simulating {len(sim.sources)} sensors from "
@@ -183,6 +188,7 @@ def command(
 
 def _plan(
     site_file: Path | None,
+    default_site: Path,
     scenario_file: Path | None,
     speed: float | None,
     start: str | None,
@@ -214,7 +220,7 @@ def _plan(
         if scenario_file is not None:
             sc, site = load_scenario(scenario_file, given)
         else:
-            site = given or load_site(os.environ.get("GRIDWATCH_SITE") or demo.SITE)
+            site = given or load_site(default_site)
     speed = speed or (sc.speed if sc else 1.0)
     if speed <= 0:
         raise ValueError("--speed must be positive")

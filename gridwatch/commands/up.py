@@ -14,41 +14,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import socket
-import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from adapters.logs import configure_logging
 from domain.duration import parse_duration
+from domain.settings import Settings
 from domain.site import Registry, Site, SiteError, load_site
-from gateway.service import Gateway
-from gateway.settings import GatewaySettings
-from gridwatch.brokerconf import BrokerOptions, write_broker_config
-from gridwatch.hub import serve_gateway
-from gridwatch.processes import InfluxDB, Mosquitto, ServiceError, free_port, stop_all
-from services.alarms import Alarms
+from gridwatch import flags
+from gridwatch.hub import build_front, open_alarms, run_front
+from gridwatch.localhub import Endpoints, one_process_settings, start_services
+from gridwatch.localservers import ServiceError, free_port, stop_all
+from gridwatch.logins import device_logins
+from gridwatch.updemo import demo_tokens, simulate
 from services.api.app import create_app
-from services.api.settings import ApiSettings
 from services.auth.tokens import TokenStore
-from services.rules.book import RuleBook, RuleError, load_rules
-from services.ticketing import TicketingSettings, open_ticketing
+from services.rules.book import RuleBook, load_rules
+from services.rules.overrides import RuleError
+from services.ticketing import open_ticketing
 from simulators import demo
-from simulators.clock import CatchUpClock
-from simulators.publisher import BrokerAddress, PublishError, publish
 from simulators.scenario import ScenarioError, load_scenario
-from simulators.simulation import Simulation
 
 log = logging.getLogger("gridwatch.up")
-
-SIM_USER = "gridwatch-sim"
-DEMO_PREFIX = "demo-"
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -57,90 +50,6 @@ class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
-
-
-@dataclass
-class Endpoints:
-    """What `up` runs against, and the processes it started to get there."""
-
-    mqtt_url: str
-    notify_url: str
-    sim_url: str | None
-    influx_url: str
-    started: list[Mosquitto | InfluxDB] = field(default_factory=list)
-
-
-def _start_services(site: Site, var: Path, sim: bool) -> Endpoints:
-    mqtt = os.environ.get("GRIDWATCH_MQTT_URL")
-    influx = os.environ.get("GRIDWATCH_INFLUX_URL")
-    started: list[Mosquitto | InfluxDB] = []
-    try:
-        if mqtt is None:
-            port = free_port()
-            files = write_broker_config(
-                site, var / "broker", BrokerOptions.local(port, SIM_USER if sim else None)
-            )
-            broker = Mosquitto(workdir=var / "broker", config_file=files.paths.config, port=port)
-            started.append(broker.start())
-            mqtt, notify = files.gateway_url, files.notifier_url
-            sim_url = files.simulator_url(SIM_USER) if sim else None
-        else:
-            notify, sim_url = os.environ.get("GRIDWATCH_NOTIFY_MQTT_URL", mqtt), mqtt
-        if influx is None:
-            started.append(InfluxDB(workdir=var / "influxdb").start())
-            influx = started[-1].url
-    except ServiceError:
-        stop_all(*started)
-        raise
-    return Endpoints(mqtt, notify, sim_url, influx, started)
-
-
-def _demo_tokens(store: TokenStore, site: Site) -> list[tuple[str, str, str]]:
-    """(name, role and scope, token): revoke the last start's demo tokens, make new ones."""
-    for info in store.list():
-        if info.name.startswith(DEMO_PREFIX):
-            store.revoke(info.name)
-    out = [
-        (f"{DEMO_PREFIX}admin", "admin", store.create(f"{DEMO_PREFIX}admin", "admin")),
-        (f"{DEMO_PREFIX}officer", "officer", store.create(f"{DEMO_PREFIX}officer", "officer")),
-    ]
-    for c in site.communities:
-        for g in c.grids:
-            name = f"{DEMO_PREFIX}crew-{g.id}"
-            role = f"crew {g.id} ({c.name} {g.name})"
-            out.append((name, role, store.create(name, "crew", (g.id,))))
-    return out
-
-
-async def _simulate(
-    site: Site,
-    url: str,
-    prefix: str,
-    scenario: Path | None,
-    backfill_s: float,
-    speed: float,
-    stop: asyncio.Event,
-) -> None:
-    start = time.time() - backfill_s
-    sim = Simulation(
-        site,
-        start=start,
-        seed=1,
-        prefix=prefix,
-        scenario=load_scenario(scenario, site)[0] if scenario else None,
-        base_dir=scenario.parent if scenario else None,
-    )
-    clock = CatchUpClock(sim_start=start, speed=max(1.0, speed))
-    try:
-        await publish(
-            sim.emissions(float("inf")),
-            BrokerAddress.parse(url),
-            clock=clock,
-            stop=stop,
-            client_id=SIM_USER,
-        )
-    except PublishError as e:
-        log.error("the simulated community stopped: %s", e)
 
 
 def command(
@@ -166,18 +75,30 @@ def command(
     var: Annotated[
         Path, typer.Option("--var", help="Folder for local services' data and the database.")
     ] = Path("var"),
-    http: Annotated[
-        str | None, typer.Option("--http", help="Dashboard address (env GRIDWATCH_HTTP).")
-    ] = None,
+    http: flags.Http = None,
+    mqtt_url: flags.MqttUrl = None,
+    influx_url: flags.InfluxUrl = None,
+    db_url: flags.DbUrl = None,
+    rules: flags.Rules = None,
+    log_level: flags.LogLevel = None,
+    log_format: flags.LogFormat = None,
+    env_file: flags.EnvFile = None,
 ) -> None:
     """Run the whole hub: broker and InfluxDB (local ones unless configured), gateway, rules,
     tickets, API, web dashboard and a simulated demo community."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("httpx", "uvicorn.access", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    site_path = site or Path(os.environ.get("GRIDWATCH_SITE") or demo.SITE)
+    settings = flags.settings(
+        env_file,
+        site=site,
+        http=http,
+        mqtt_url=mqtt_url,
+        influx_url=influx_url,
+        db_url=db_url,
+        rules=rules,
+        log_level=log_level,
+        log_format=log_format,
+    ).settings
+    configure_logging(settings.log)
+    site_path = settings.site or demo.SITE
     scenario_path: Path | None = None
     if not no_sim:
         if scenario is None and site_path == demo.SITE:
@@ -188,8 +109,7 @@ def command(
     try:
         the_site = load_site(site_path)
         registry = Registry(the_site)
-        rules_env = os.environ.get("GRIDWATCH_RULES")
-        book = load_rules(Path(rules_env) if rules_env else None, registry=registry)
+        book = load_rules(settings.rules, registry=registry)
         if scenario_path is not None:
             load_scenario(scenario_path, the_site)
         backfill_s = parse_duration(backfill)
@@ -198,14 +118,23 @@ def command(
         raise typer.Exit(2) from None
     var.mkdir(parents=True, exist_ok=True)
     try:
-        ends = _start_services(the_site, var.resolve(), sim=not no_sim)
+        ends = start_services(settings, the_site, var.resolve(), sim=not no_sim)
     except ServiceError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
     try:
         asyncio.run(
             _run(
-                the_site, registry, book, ends, var, http, scenario_path, backfill_s, speed, no_sim
+                one_process_settings(settings, ends, var),
+                the_site,
+                registry,
+                book,
+                ends,
+                var,
+                scenario_path,
+                backfill_s,
+                speed,
+                no_sim,
             )
         )
     finally:
@@ -213,80 +142,67 @@ def command(
 
 
 async def _run(
+    settings: Settings,
     the_site: Site,
     registry: Registry,
     book: RuleBook,
     ends: Endpoints,
     var: Path,
-    http: str | None,
     scenario: Path | None,
     backfill_s: float,
     speed: float,
     no_sim: bool,
 ) -> None:
-    gw_settings = GatewaySettings(
-        site=None,
-        mqtt_url=ends.mqtt_url,
-        influx_url=ends.influx_url,
-        mqtt_client_id="gridwatch-gateway",
-        spool_dir=var / "spool",
-    )
-    db_url = os.environ.get("GRIDWATCH_DB_URL") or f"sqlite:///{(var / 'gridwatch.db').resolve()}"
-    api_settings = ApiSettings(
-        db_url=db_url,
-        mqtt_url=ends.notify_url,
-        notify_client_id="gridwatch-notify",
-        influx_url=ends.influx_url,
-        influx_db=gw_settings.influx_db,
-    )
-    if http:
-        api_settings = api_settings.model_copy(update={"http": http})
-    host, port = api_settings.host_port
+    host, port = settings.api.host_port
     if port != 0 and not _port_free(host, port):
         port = free_port(host)
-    ticketing_settings = TicketingSettings.model_validate(api_settings.model_dump())
-    async with open_ticketing(ticketing_settings, registry) as t:
-        tokens = await asyncio.to_thread(_demo_tokens, TokenStore(t.engine), the_site)
-        gateways: list[Gateway] = []
+    async with (
+        open_ticketing(settings, registry) as t,
+        open_alarms(settings, registry, book, ticketing=t) as alarms,
+    ):
+        tokens = await asyncio.to_thread(demo_tokens, TokenStore(t.engine), the_site)
+        front = build_front(settings, registry, alarms.sinks)
         app = create_app(
-            api_settings,
+            settings,
             registry=registry,
             ticketing=t,
-            ingest_health=lambda: gateways[0].health().as_dict() if gateways else None,
+            ingest_health=lambda: front.health().as_dict(),
+            logins=device_logins(settings),
         )
         server = _EmbeddedServer(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                log_config=None,  # our handlers and format (adapters/logs.py)
+                access_log=False,  # a line per request is chatter, not an event
+                lifespan="on",
+            )
         )
         stop = asyncio.Event()
-
-        def ready(gateway: Gateway, _alarms: Alarms) -> None:
-            gateways.append(gateway)
 
         def shutdown() -> None:
             log.info("stopping: simulator, gateway (flushing), API")
             stop.set()
-            for g in gateways:
-                g.stop()
+            front.stop()
             server.should_exit = True
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, shutdown)
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(
-                serve_gateway(gw_settings, t, registry, book, on_ready=ready),
-                name="gateway",
-            )
+            tg.create_task(run_front(front, settings), name="gateway")
             tg.create_task(server.serve(), name="api")
             while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, no event
                 await asyncio.sleep(0.05)
             _banner(f"http://{host}:{port}/", tokens, ends, var, scenario, no_sim)
             if not no_sim and ends.sim_url:
                 tg.create_task(
-                    _simulate(
+                    simulate(
                         the_site,
                         ends.sim_url,
-                        gw_settings.topic_prefix,
+                        settings.topic_prefix,
                         scenario,
                         backfill_s,
                         speed,

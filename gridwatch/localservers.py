@@ -1,8 +1,11 @@
 """Local Mosquitto and InfluxDB as child processes, on free ports with data in a folder of our
-own: what `gridwatch up` runs when no services are configured, and what the tests start.
+own: what `gridwatch up` runs when no services are configured.
 
-Each `influxd` needs its own HTTP port *and* its own RPC bind address (reliability.md), so both
-are taken at run time; nothing assumes 1883 or 8086 is free.
+Mosquitto runs the configuration `gridwatch.broker` writes (the one writer of Mosquitto
+configurations in the package); InfluxDB a minimal one of its own. Each `influxd` needs its own
+HTTP port *and* its own RPC bind address (reliability.md), so both are taken at run time;
+nothing assumes 1883 or 8086 is free. The tests' harness (tests/harness.py) adds fault
+injection — freeze, thaw, kill — and an anonymous broker on top of these classes.
 """
 
 from __future__ import annotations
@@ -24,11 +27,6 @@ INSTALL_HINT = {
     "mosquitto": "apt-get install mosquitto   (Debian/Ubuntu; or see https://mosquitto.org/download/)",
     "influxd": "apt-get install influxdb    (Debian/Ubuntu; InfluxDB 1.x)",
 }
-
-
-MOSQUITTO_MAX_QUEUED = 100_000
-"""Messages the generated Mosquitto config queues per client beyond those in flight; past it
-the broker drops what it would queue (logging "Outgoing messages are being dropped" once)."""
 
 
 class ServiceError(RuntimeError):
@@ -57,7 +55,7 @@ def _port_open(host: str, port: int) -> bool:
 
 
 @dataclass(kw_only=True)
-class _Process:
+class ServerProcess:
     """A server child process with its own folder and log file."""
 
     name: str
@@ -95,11 +93,6 @@ class _Process:
             time.sleep(0.05)
         raise ServiceError(f"{self.name} did not become ready in {timeout}s:\n{self.log_tail()}")
 
-    # -- fault injection and lifecycle -------------------------------------------------------
-    def signal(self, sig: signal.Signals) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM and wait (Mosquitto saves its persistence file on SIGTERM)."""
         if self.proc is None or self.proc.poll() is not None:
@@ -112,54 +105,33 @@ class _Process:
             self.proc.kill()
             self.proc.wait()
 
-    def kill(self) -> None:
-        """kill -9: no chance to save anything."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
 
 @dataclass(kw_only=True)
-class Mosquitto(_Process):
-    """A Mosquitto broker. `config_extra` lines are appended to the generated listener config
-    (or `config_file` replaces it wholesale, e.g. one made by `gridwatch broker-config`)."""
+class Mosquitto(ServerProcess):
+    """A Mosquitto broker on `config_file` (written by `gridwatch.broker`), listening on
+    `host`:`port` (the plain listener that file opens)."""
 
     name: str = "mosquitto"
-    config_extra: str = ""
     config_file: Path | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
+    def _config(self) -> Path:
+        if self.config_file is None:
+            raise ServiceError("no Mosquitto configuration given (gridwatch.broker writes one)")
+        return self.config_file
+
     def start(self, timeout: float = 10.0) -> Mosquitto:
         binary = find_binary("mosquitto")
         if not self.port:
             self.port = free_port(self.host)
-        conf = self.config_file
-        if conf is None:
-            conf = self.workdir / "mosquitto.conf"
-            self.workdir.mkdir(parents=True, exist_ok=True)
-            conf.write_text(
-                f"listener {self.port} {self.host}\n"
-                "allow_anonymous true\n"
-                "persistence true\n"
-                f"persistence_location {self.workdir}/\n"
-                "autosave_interval 60\n"
-                f"max_queued_messages {MOSQUITTO_MAX_QUEUED}\n"
-                "log_dest stdout\n"
-                "log_type error\nlog_type warning\nlog_type notice\n"
-                # As root, Mosquitto would switch to the `mosquitto` account, which cannot
-                # write its persistence file in our folder.
-                + ("user root\n" if os.geteuid() == 0 else "")
-                + self.config_extra,
-                encoding="utf-8",
-            )
-        self._spawn([binary, "-c", str(conf)])
+        self._spawn([binary, "-c", str(self._config())])
         self._wait_ready(lambda: _port_open(self.host, self.port), timeout)
         return self
 
@@ -173,7 +145,7 @@ class Mosquitto(_Process):
 
 
 @dataclass(kw_only=True)
-class InfluxDB(_Process):
+class InfluxDB(ServerProcess):
     """An InfluxDB 1.x server with its own HTTP and RPC ports. `http_extra` lines go into its
     [http] section (e.g. `max-body-size = 2000` for a 413 test)."""
 
@@ -234,13 +206,6 @@ bind-address = "{self.host}:{self.rpc_port}"
         self._wait_ready(self._ping, timeout)
         return self
 
-    def freeze(self) -> None:
-        """SIGSTOP: the process keeps its sockets but answers nothing."""
-        self.signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        self.signal(signal.SIGCONT)
-
     def __enter__(self) -> InfluxDB:
         return self.start()
 
@@ -250,7 +215,7 @@ bind-address = "{self.host}:{self.rpc_port}"
         self.stop()
 
 
-def stop_all(*procs: _Process) -> None:
+def stop_all(*procs: ServerProcess) -> None:
     for p in procs:
         with contextlib.suppress(Exception):
             p.stop()
