@@ -1,7 +1,7 @@
 """What the benchmarks share: a bench site, publishers in child processes, InfluxDB counting,
-and the full gateway process (`gridwatch.hub.run_gateway`) on a temporary SQLite ticket store.
+and the full gateway process (`gridwatch.hub`) on a temporary SQLite ticket store.
 
-Everything runs on free ports in a temporary folder (gridwatch.processes); nothing here assumes
+Everything runs on free ports in a temporary folder (tests/harness.py); nothing here assumes
 1883, 8086 or 5432.
 """
 
@@ -21,7 +21,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.site import Registry, parse_site
-from gridwatch.processes import InfluxDB, Mosquitto
+from tests.harness import InfluxDB, Mosquitto
 
 METRICS = {"do": 5.8, "ph": 7.2, "nh3n": 0.9, "temp": 21.5}
 """Four pond metrics, inside every rule's band (a drain raises no tickets)."""
@@ -70,8 +70,9 @@ def payload(i: int, sensors: int, t0: int) -> bytes:
     return json.dumps({"ts": t0 + i // sensors, "seq": i, "values": values}).encode()
 
 
-def _publish(host: str, port: int, prefix: str, start: int, stop: int, step: int, sensors: int,
-             t0: int) -> None:  # fmt: skip
+def _publish(
+    host: str, port: int, prefix: str, start: int, stop: int, step: int, sensors: int, t0: int
+) -> None:
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)

@@ -24,29 +24,36 @@ import time
 from pathlib import Path
 from typing import Any
 
+from adapters.influx.lineprotocol import encode_lines
 from bench.common import BROKER_EXTRA, METRICS, publish_backlog, sensor_id, site, wait_stored
 from domain.site import Registry
+from gateway.front import Front, Sinks
 from gateway.ingest import IngestPolicy, ingest
-from gateway.lineprotocol import encode_lines
-from gateway.service import Gateway, build_gateway
-from gateway.settings import GatewaySettings
 from gateway.spool import Spool
 from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink
-from gridwatch.processes import InfluxDB, Mosquitto
+from gridwatch.hub import build_front
+from gridwatch.settings import load_settings
+from tests.harness import InfluxDB, Mosquitto
 
 BATCH = 5_000
 
 
-def bench_gateway(broker: Mosquitto, influx: InfluxDB, registry: Registry, name: str,
-                  **settings: Any) -> Gateway:  # fmt: skip
-    """A gateway without rules (in-memory sinks) on database and client id `bench_{name}`."""
-    return build_gateway(
-        GatewaySettings(
-            mqtt_url=broker.url, influx_url=influx.url, influx_db=f"bench_{name}",
-            mqtt_client_id=f"bench-{name}", **settings,
+def bench_gateway(
+    broker: Mosquitto, influx: InfluxDB, registry: Registry, name: str, **settings: Any
+) -> Front:
+    """A gateway without rules (in-memory sinks) on database and client id `bench_{name}`,
+    built as `gridwatch gateway` builds its front."""
+    return build_front(
+        load_settings(
+            mqtt_url=broker.url,
+            influx_url=influx.url,
+            influx_db=f"bench_{name}",
+            mqtt_client_id=f"bench-{name}",
+            **settings,
         ),
-        registry, measurements=MemoryMeasurementSink(), rejections=MemoryRejectionSink(),
-    )  # fmt: skip
+        registry,
+        Sinks(MemoryMeasurementSink(), MemoryRejectionSink()),
+    )
 
 
 async def run_gateway(
@@ -54,12 +61,13 @@ async def run_gateway(
 ) -> float:
     """Seconds for the gateway to store a backlog of n readings queued in its durable session."""
 
-    def gateway() -> Gateway:
+    def gateway() -> Front:
         return bench_gateway(broker, influx, registry, "gateway", topic_prefix="gw/sensors")
 
     first = gateway()  # opens the durable session, then goes away
     task = asyncio.create_task(first.run())
-    await asyncio.wait_for(first.source.subscribed.wait(), 10)
+    async with asyncio.timeout(10):
+        await first.wait_ready()
     first.stop()
     await task
     await asyncio.to_thread(publish_backlog, broker, "gw/sensors", n, sensors)
@@ -99,15 +107,19 @@ async def drain(
 ) -> float:
     """Seconds for a starting gateway to move n spooled readings into InfluxDB."""
     gateway = bench_gateway(
-        broker, influx, registry, "spool", topic_prefix="spool/sensors", spool_path=path,
+        broker,
+        influx,
+        registry,
+        "spool",
+        topic_prefix="spool/sensors",
+        spool_path=path,
         spool_max_readings=n + 1,
-    )  # fmt: skip
+    )
     started = time.monotonic()
     task = asyncio.create_task(gateway.run())
     await wait_stored(influx, "bench_spool", n, limit_s=600)
     elapsed = time.monotonic() - started
-    assert gateway.spool is not None
-    while gateway.spool.depth:  # noqa: ASYNC110 - the last delete follows the last write
+    while gateway.health().facts.spool_depth:  # noqa: ASYNC110 - the last delete follows the last write
         await asyncio.sleep(0.01)
     gateway.stop()
     await task
