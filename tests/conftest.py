@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pytest
 
-from gridwatch.processes import InfluxDB, Mosquitto, ServiceError, stop_all
+from tests.harness import InfluxDB, Mosquitto, ServiceError, stop_all
 
 _STARTED: list[Mosquitto | InfluxDB] = []
 P = TypeVar("P", Mosquitto, InfluxDB)

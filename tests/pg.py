@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gridwatch.processes import free_port
+from tests.harness import free_port
 
 INSTALL_HINT = "apt-get install postgresql   (Debian/Ubuntu; any version >= 12)"
 

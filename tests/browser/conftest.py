@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from domain.breach import Breach, Change, Severity
 from domain.site import Community, Grid, Location, Person, Registry, Sensor, Site
-from gridwatch.processes import InfluxDB, free_port
+from gridwatch.settings import load_settings
 from services.api.app import create_app
 from services.api.events import EventHub
 from services.api.hub import Hub
-from services.api.settings import ApiSettings
 from services.api.web import WEB_ROOT
+from services.registry.logins import DeviceLogins
+from tests.harness import InfluxDB, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -120,14 +122,17 @@ def _write_readings(influx: InfluxDB, db: str, now_ns: int) -> None:
     assert r.status_code == 204, r.text
 
 
-@pytest.fixture(scope="module")
-def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def serve(
+    influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory, logins: DeviceLogins | None = None
+) -> Iterator[Server]:
+    """The server of the module docstring; `logins` sets new sensors' broker logins."""
     if not (WEB_ROOT / "node_modules" / "uplot").is_dir():
         pytest.fail("the dashboard's libraries are missing: run dashboards/web/setup.sh")
     tmp = tmp_path_factory.mktemp("web")
     db = f"gw_web_{int(time.time())}"
     port = free_port()
-    settings = ApiSettings(
+    settings = load_settings(
         db_url=f"sqlite:///{tmp / 'gridwatch.db'}",
         http=f"127.0.0.1:{port}",
         influx_url=influxdb.url,
@@ -140,6 +145,7 @@ def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iter
         tick_interval_s=0,
         live_poll_s=0.2,
         on_start=captured.append,
+        logins=logins,
     )
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
@@ -165,26 +171,55 @@ def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iter
     srv = Server(f"http://127.0.0.1:{port}", hub, events, influxdb.url, db, tokens, {}, now)
     hour = 3600 * NS
     srv.tickets["oxygen"] = srv.breach(
-        "pond-01", "pond.low_oxygen", Severity.CRITICAL, at_ns=now - hour,
-        metric="do", value=1.6, threshold=2.0, comparison="below",
-        limit_zh="轻度黑臭", limit_en="light black-odorous", source="GB 3838-2002", provenance="S",
-    )  # fmt: skip
+        "pond-01",
+        "pond.low_oxygen",
+        Severity.CRITICAL,
+        at_ns=now - hour,
+        metric="do",
+        value=1.6,
+        threshold=2.0,
+        comparison="below",
+        limit_zh="轻度黑臭",
+        limit_en="light black-odorous",
+        source="GB 3838-2002",
+        provenance="S",
+    )
     srv.tickets["chlorine"] = srv.breach(
-        "water-01", "water.chlorine_low", Severity.WARNING, at_ns=now - 2 * hour,
-        metric="chlorine", value=0.08, threshold=0.1, comparison="below", provenance="P",
-    )  # fmt: skip
+        "water-01",
+        "water.chlorine_low",
+        Severity.WARNING,
+        at_ns=now - 2 * hour,
+        metric="chlorine",
+        value=0.08,
+        threshold=0.1,
+        comparison="below",
+        provenance="P",
+    )
     srv.tickets["offline"] = srv.breach(
         "sewer-01", "sensor.offline", Severity.WARNING, at_ns=now - 3 * hour
     )
     srv.tickets["voltage"] = srv.breach(
-        "power-01", "power.voltage", Severity.CRITICAL, at_ns=now - 30 * 60 * NS,
-        metric="voltage", value=237.5, threshold=235.4, comparison="above",
-        source="GB/T 12325-2008", provenance="S",
-    )  # fmt: skip
+        "power-01",
+        "power.voltage",
+        Severity.CRITICAL,
+        at_ns=now - 30 * 60 * NS,
+        metric="voltage",
+        value=237.5,
+        threshold=235.4,
+        comparison="above",
+        source="GB/T 12325-2008",
+        provenance="S",
+    )
     yield srv
     events.close()
     uv.should_exit = True
     thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def server(influxdb: InfluxDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serve(influxdb, tmp_path_factory) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +261,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
         "console",
         lambda m: (
             errors.append(f"console: {m.text}")
-            if m.type == "error" and "401" not in m.text and "403" not in m.text
+            if m.type == "error" and not any(c in m.text for c in ("401", "403", "409", "422"))
             else None
         ),
     )

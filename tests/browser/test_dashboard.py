@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from domain.breach import Severity
+from services.db.rule_state import SqlRuleStateStore
+from services.rules.silence import HUB_ROW
 from tests.browser.conftest import Server, login, shot
 
 pytestmark = pytest.mark.browser
@@ -55,7 +58,7 @@ def test_crew_acknowledges_a_ticket_and_sees_its_status_change(page: Page, serve
     page.click("button.comment")
     expect(page.locator('ol.timeline li[data-event="commented"]')).to_contain_text("正在排查")
     shot(page, "03-ticket-acknowledged")
-    assert server.hub.tickets.get(tid).status == "acknowledged"
+    assert server.hub.tickets.reads.get(tid).status == "acknowledged"
 
     page.click("a.back")
     expect(page.locator(f'tr[data-ticket="{tid}"]')).to_have_attribute(
@@ -112,15 +115,52 @@ def test_map_draws_every_sensor_coloured_by_state(page: Page, server: Server) ->
     shot(page, "06-map")
 
 
+def test_a_sensor_the_hub_has_not_heard_since_it_started_is_waiting_on_the_map(
+    page: Page, server: Server
+) -> None:
+    """The hub records its start and when it last heard each sensor; the map shows a sensor
+    without a verdict as "waiting" (its own legend entry and colour), not ok."""
+    store = SqlRuleStateStore(server.hub.engine)
+    now = time.time_ns()
+    heard = {(s, "sensor.offline"): {"last_ts": now, "seen": now} for s in ("sewer-01", "pond-01")}
+    store.save({HUB_ROW: {"started": now - 60 * 10**9, "intervals": 3.0}, **heard})
+    try:
+        login(page, server, "admin", "#/map")
+        expect(page.locator('g.sensor[data-sensor="pond-02"]')).to_have_attribute(
+            "data-state", "waiting"
+        )
+        assert page.locator('g.sensor[data-sensor="pond-01"]').get_attribute("data-state") == (
+            "critical"  # a ticket's state wins over waiting
+        )
+        expect(page.locator("ul.legend")).to_contain_text("等待数据")
+        fill = page.eval_on_selector(
+            'g.sensor[data-sensor="pond-02"] circle', "c => getComputedStyle(c).fill"
+        )
+        ok_fill = page.eval_on_selector(
+            "ul.legend .dot.state-ok", "d => getComputedStyle(d).backgroundColor"
+        )
+        assert fill != ok_fill
+        page.click('g.sensor[data-sensor="pond-02"]')
+        expect(page.locator("aside.map-info .badge")).to_have_attribute("data-state", "waiting")
+        shot(page, "06b-map-waiting")
+    finally:
+        store.save(dict.fromkeys([HUB_ROW, *heard]))
+
+
 def test_a_new_ticket_appears_live_without_reload(page: Page, server: Server) -> None:
     login(page, server, "crew")
     expect(page.locator("tr.ticket-row")).to_have_count(3)
     expect(page.locator(".live")).to_have_attribute("data-live", "up")
     page.evaluate("window.__marker = 'same page'")
     tid = server.breach(
-        "pond-01", "pond.murky", Severity.WARNING, metric="transparency", value=20.0,
-        threshold=25.0, comparison="below",
-    )  # fmt: skip
+        "pond-01",
+        "pond.murky",
+        Severity.WARNING,
+        metric="transparency",
+        value=20.0,
+        threshold=25.0,
+        comparison="below",
+    )
     expect(page.locator(f'tr[data-ticket="{tid}"]')).to_be_visible()
     expect(page.locator(".toast")).to_contain_text(f"#{tid}")
     assert page.evaluate("window.__marker") == "same page"
@@ -152,7 +192,15 @@ def test_officer_sees_a_pond_grade_calendar(page: Page, server: Server) -> None:
 
 
 def test_officer_cannot_acknowledge(page: Page, server: Server) -> None:
+    """The page offers an officer no button (GET /me says read-only) and the server refuses
+    the request all the same."""
     login(page, server, "officer", f"#/ticket/{server.tickets['voltage']}")
-    page.click("button.ack")
-    expect(page.locator(".action-result")).to_have_text("您没有权限执行此操作。")
+    expect(page.locator(".read-only")).to_have_text("只读：您的角色可以查看，不能处理工单。")
+    expect(page.locator("button.ack")).to_have_count(0)
+    status = page.evaluate(
+        """async (id) => (await fetch(`/api/v1/tickets/${id}/ack`, {method: "POST", headers:
+             {Authorization: `Bearer ${localStorage.getItem("gridwatch.token")}`}})).status""",
+        server.tickets["voltage"],
+    )
+    assert status == 403
     expect(page.locator(".ticket-status")).to_have_attribute("data-status", "open")

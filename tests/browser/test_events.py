@@ -59,15 +59,32 @@ def test_a_crew_sees_only_its_own_grids_events() -> None:
     assert all(visible(OFFICER, e) for e in (east, west, gridless))
 
 
+def _pass(server: Server, token: str) -> str:
+    r = httpx.post(
+        f"{server.url}/api/v1/events/passes",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["pass"])
+
+
 def test_events_need_a_valid_token(server: Server) -> None:
-    for params in ({}, {"token": "gw_wrong"}):
+    for params in ({}, {"pass": "sp_wrong"}, {"token": server.tokens["crew"]}):
         r = httpx.get(f"{server.url}/api/v1/events", params=params, timeout=5)
         assert r.status_code == 401
+    r = httpx.post(
+        f"{server.url}/api/v1/events/passes", headers={"Authorization": "Bearer gw_wrong"}
+    )
+    assert r.status_code == 401
 
 
 def test_the_stream_carries_own_grid_tickets_to_a_crew(server: Server) -> None:
     with httpx.stream(
-        "GET", f"{server.url}/api/v1/events", params={"token": server.tokens["crew"]}, timeout=10
+        "GET",
+        f"{server.url}/api/v1/events",
+        params={"pass": _pass(server, server.tokens["crew"])},
+        timeout=10,
     ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = r.iter_lines()

@@ -12,17 +12,44 @@ from domain.units import UnitError, convert
 
 def test_every_kind_has_the_metrics_of_domain_md() -> None:
     assert set(CATALOG[Kind.POND]) == {
-        "do", "ph", "orp", "nh3n", "temp", "turbidity", "conductivity", "transparency", "chla",
-    }  # fmt: skip
+        "do",
+        "ph",
+        "orp",
+        "nh3n",
+        "temp",
+        "turbidity",
+        "conductivity",
+        "transparency",
+        "chla",
+    }
     assert set(CATALOG[Kind.WATER]) == {
-        "pressure", "flow", "chlorine", "turbidity", "ph", "temp", "tank_level",
-    }  # fmt: skip
+        "pressure",
+        "flow",
+        "chlorine",
+        "turbidity",
+        "ph",
+        "temp",
+        "tank_level",
+    }
     assert set(CATALOG[Kind.POWER]) == {
-        "voltage", "current", "frequency", "power_factor", "load_rate", "oil_temp", "energy",
-    }  # fmt: skip
+        "voltage",
+        "current",
+        "frequency",
+        "power_factor",
+        "load_rate",
+        "oil_temp",
+        "energy",
+    }
     assert set(CATALOG[Kind.SEWER]) == {
-        "fill", "freeboard", "flow", "h2s", "ch4", "o2", "cover_tilt", "rain",
-    }  # fmt: skip
+        "fill",
+        "freeboard",
+        "flow",
+        "h2s",
+        "ch4",
+        "o2",
+        "cover_tilt",
+        "rain",
+    }
     assert set(HEALTH) == {"battery_v", "rssi_dbm"}
 
 

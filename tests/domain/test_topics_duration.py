@@ -32,9 +32,17 @@ def test_foreign_topics_are_not_ours(topic: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("15min", 900), ("1h30m", 5400), ("1d12h", 129_600), ("52w", 31_449_600),
-     ("2.5h", 9000), (300, 300), ("300", 300)],
-)  # fmt: skip
+    [
+        ("90s", 90),
+        ("15min", 900),
+        ("1h30m", 5400),
+        ("1d12h", 129_600),
+        ("52w", 31_449_600),
+        ("2.5h", 9000),
+        (300, 300),
+        ("300", 300),
+    ],
+)
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -48,3 +56,29 @@ def test_unreadable_durations_are_refused(bad: object) -> None:
 def test_retention() -> None:
     assert retention_seconds("INF") is None
     assert retention_seconds("400d") == 400 * 86_400
+
+
+@pytest.mark.parametrize("prefix", ["sensors", "city/sensors", "t0123/sensors", "a-b_c.d"])
+def test_plain_prefixes_pass(prefix: str) -> None:
+    assert topics.check_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize(
+    ("prefix", "why"),
+    [
+        ("", "empty"),
+        ("a/+", "wildcard"),
+        ("#", "wildcard"),
+        ("/a", "empty level"),
+        ("a/", "empty level"),
+        ("a//b", "empty level"),
+        ("a b", "space"),
+        ("a\nb", "newline"),
+        ("$SYS", r"\$"),
+    ],
+)
+def test_one_prefix_check_refuses_what_the_gateway_or_the_broker_cannot_use(
+    prefix: str, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        topics.check_prefix(prefix)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from adapters.influx.lineprotocol import HUB_TIMED_FIELD, body, encode_lines
 from domain.measurement import Measurement, Outcome, RejectReason
 from domain.site import Registry
 from gateway.ingest import IngestPolicy, ingest
-from gateway.lineprotocol import HUB_TIMED_FIELD, body, encode_lines
 
 
 def stored_text(text: str) -> str:
@@ -100,8 +100,9 @@ def check_point(m: Measurement, p: Point) -> None:
     """The point reads back as the measurement: series, every finite field, seq, time."""
     if p.measurement != m.kind.value:
         raise NotOnePoint(f"measurement {p.measurement!r} != {m.kind.value!r}")
-    want_tags = {k: v for k, v in (("community", m.community), ("grid", m.grid),
-                                   ("sensor", m.sensor)) if v}  # fmt: skip
+    want_tags = {
+        k: v for k, v in (("community", m.community), ("grid", m.grid), ("sensor", m.sensor)) if v
+    }
     want_tags = {k: stored_text(v) for k, v in want_tags.items()}
     if p.tags != want_tags:
         raise NotOnePoint(f"tags {p.tags!r} != {want_tags!r}")
@@ -119,8 +120,11 @@ def check_point(m: Measurement, p: Point) -> None:
 
 def check_encoding(measurements: list[Measurement]) -> None:
     """Exactly one point per storable measurement, each reading back as itself."""
-    storable = [m for m in measurements if m.seq is not None or any(
-        math.isfinite(v) for v in m.fields.values())]  # fmt: skip
+    storable = [
+        m
+        for m in measurements
+        if m.seq is not None or any(math.isfinite(v) for v in m.fields.values())
+    ]
     got = points(body(encode_lines(measurements)))
     if len(got) != len(storable):
         raise NotOnePoint(f"{len(got)} points from {len(storable)} measurements")

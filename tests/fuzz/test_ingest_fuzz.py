@@ -68,8 +68,7 @@ def test_arbitrary_json_gives_one_point_per_measurement(topic: str, tree: Any) -
     )
 )
 def test_batches_never_give_two_points_for_one_reading(batch: list[dict[str, Any]]) -> None:
-    out = check(POND, json.dumps({"readings": batch}, allow_nan=True).encode(), REG, NOW_NS,
-                POLICY)  # fmt: skip
+    out = check(POND, json.dumps({"readings": batch}, allow_nan=True).encode(), REG, NOW_NS, POLICY)
     assert len(out.measurements) <= len({r["ts"] for r in batch})
 
 
@@ -91,9 +90,14 @@ HOSTILE = st.text(st.characters(codec="utf-8") | st.sampled_from(list(',= \\\n\t
     ts=st.integers(min_value=0, max_value=2**62),
 )
 def test_hostile_tag_text_is_one_point(
-    sensor: str, grid: str, community: str, fields: dict[str, float], seq: int | None,
-    hub_timed: bool, ts: int,
-) -> None:  # fmt: skip
+    sensor: str,
+    grid: str,
+    community: str,
+    fields: dict[str, float],
+    seq: int | None,
+    hub_timed: bool,
+    ts: int,
+) -> None:
     m = Measurement(sensor, Kind.POND, grid, community, ts, fields, seq, hub_timed)
     check_encoding([m, m])
 

@@ -9,7 +9,7 @@ import string
 import time
 
 from domain.measurement import RejectReason
-from gridwatch.processes import InfluxDB, Mosquitto
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.test_faults_broker import Record, new_client_id, report, running_gateway
 from tests.integration.test_gateway_e2e import influxql, publish
 
@@ -54,7 +54,13 @@ async def test_unknown_ids_never_reach_influxdb(
         after = await cardinality(influxdb, influx_db)
         unknown = gw.sample("gridwatch_gateway_rejections_total", reason="unknown_sensor")
         assert gw.rejections.counts == {RejectReason.UNKNOWN_SENSOR: len(hostile)}
-    report(record_property, "unknown_ids", sent=len(hostile), rejected=int(unknown),
-           series_before=before, series_after=after)  # fmt: skip
+    report(
+        record_property,
+        "unknown_ids",
+        sent=len(hostile),
+        rejected=int(unknown),
+        series_before=before,
+        series_after=after,
+    )
     assert before == after == 1
     assert unknown == len(hostile)

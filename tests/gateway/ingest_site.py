@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain.site import Registry, parse_site
+from domain.site import Registry
+from tests.sites import qingping_site
 
 NOW_NS = 1_764_144_100 * 10**9  # 2025-11-26T08:01:40Z, the hub clock in these tests
 TS = 1_764_144_000  # a device time 100 s before NOW_NS
@@ -14,26 +15,11 @@ SEWER = "sensors/sewer/sewer-qp-01/telemetry"
 
 
 def registry() -> Registry:
-    site = parse_site(
-        {
-            "communities": [
-                {
-                    "id": "qingping",
-                    "name": "清平社区",
-                    "supervisor": {"id": "s-003", "name": "周红"},
-                    "grids": [
-                        {
-                            "id": "qp-g1",
-                            "name": "清平1号网格",
-                            "worker": {"id": "w-017", "name": "李明"},
-                        }
-                    ],
-                }
-            ],
-            "sensors": [
+    return Registry(
+        qingping_site(
+            [
                 {"id": f"{kind}-qp-01", "kind": kind, "grid": "qp-g1"}
                 for kind in ("pond", "water", "power", "sewer")
-            ],
-        }
+            ]
+        )
     )
-    return Registry(site)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from domain.catalog import CATALOG, HEALTH, Kind
 from domain.measurement import Outcome
-from gateway.ingest import IngestPolicy, ingest
+from gateway.ingest import IngestPolicy, _clean, ingest, ingest_in_full
 from tests.gateway.ingest_site import NOW_NS, POND, TS, registry
 
 REG = registry()
@@ -182,3 +182,62 @@ def test_every_senml_record_is_stored_or_rejected_exactly_once(
     per_value = sum(r.metric is not None for r in out.rejections)
     per_time = sum(r.metric is None for r in out.rejections)
     assert stored + per_value + k * per_time == len(pack)
+
+
+# ---------------------------------------------------------------- the clean-reading shortcut
+
+TOPICS = st.sampled_from(
+    [POND, "sensors/water/pond-qp-01/telemetry", "sensors/pond/nobody/telemetry", "x/y"]
+)
+TOP_NAMES = st.sampled_from(["ts", "values", "seq", "battery_v", "rssi_dbm", "readings", "x_"])
+IN_RANGE = ["do", "ph", "orp", "nh3n", "temp", "turbidity", "transparency", "chla", "battery_v"]
+"""Pond fields whose ranges all hold 2..5."""
+PLAUSIBLE: st.SearchStrategy[Any] = st.one_of(
+    st.floats(min_value=2, max_value=5),
+    st.integers(min_value=2, max_value=5),
+    st.sampled_from([2, 2.0, 5, 5.0, 4.999999999999999]),
+)
+CLEAN = st.fixed_dictionaries(  # mostly what the shortcut takes, now and then one thing not
+    {
+        "ts": st.one_of(st.just(TS), st.just(float(TS) + 0.25), st.just(TS * 1000)),
+        "values": st.dictionaries(
+            st.sampled_from(IN_RANGE), st.one_of(*[PLAUSIBLE] * 8, VALUES), min_size=1, max_size=5
+        ),
+    },
+    optional={
+        "seq": st.one_of(st.integers(min_value=0, max_value=2**63 + 1), st.just(-1), VALUES),
+        "battery_v": st.one_of(*[PLAUSIBLE] * 4, VALUES),
+        "rssi_dbm": st.one_of(st.integers(min_value=-141, max_value=1), VALUES),
+    },
+)
+SINGLE = st.fixed_dictionaries(
+    {"ts": TIMES, "values": st.dictionaries(st.sampled_from(POND_NAMES), VALUES, max_size=6)},
+    optional={"seq": VALUES, "battery_v": VALUES, "rssi_dbm": VALUES, "x_": VALUES},
+)
+
+
+@settings(max_examples=1000)
+@given(
+    st.one_of(st.just(POND), TOPICS),
+    st.one_of(CLEAN, SINGLE, st.dictionaries(TOP_NAMES, TREES, max_size=5)),
+)
+def test_the_shortcut_gives_what_the_full_path_gives(topic: str, doc: dict[str, Any]) -> None:
+    """`ingest` takes a clean single reading without the full path; for every message the
+    outcome is the full path's, to the field."""
+    payload = json.dumps(doc, allow_nan=True).encode()
+    assert ingest(topic, payload, REG, NOW_NS, POLICY) == ingest_in_full(
+        topic, payload, REG, NOW_NS, POLICY
+    )
+
+
+def test_the_shortcut_takes_the_common_reading() -> None:
+    payload = json.dumps(
+        {"ts": TS, "seq": 812, "battery_v": 3.61, "values": {"do": 5.8, "ph": 7, "temp": 18.4}}
+    ).encode()
+    ingest_in_full(POND, payload, REG, NOW_NS, POLICY)  # the topic is memoized
+    clean = _clean(POND, payload, REG, NOW_NS, POLICY)
+    assert clean is not None
+    assert clean.fields == {"do": 5.8, "ph": 7.0, "temp": 18.4, "battery_v": 3.61}
+    assert type(clean.fields["ph"]) is float
+    assert (clean.seq, clean.ts_ns, clean.hub_timed) == (812, TS * 10**9, False)
+    assert ingest(POND, payload, REG, NOW_NS, POLICY).measurements == [clean]

@@ -16,11 +16,13 @@ from typing import Any
 import aiomqtt
 import httpx
 
+from domain.settings import Settings
 from domain.site import Registry, parse_site
+from gateway.front import Sinks
 from gateway.service import Gateway, build_gateway
-from gateway.settings import GatewaySettings
 from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink
-from gridwatch.processes import InfluxDB, Mosquitto
+from gridwatch.settings import load_settings
+from tests.harness import InfluxDB, Mosquitto
 
 SITE: dict[str, Any] = {
     "communities": [
@@ -71,14 +73,14 @@ async def count(influx: InfluxDB, db: str, field: str = "do", kind: str = "pond"
 
 def settings_for(
     broker: Mosquitto, influx_url: str, prefix: str, db: str, spool: Path, **extra: Any
-) -> GatewaySettings:
+) -> Settings:
     defaults: dict[str, Any] = {
         "batch_interval_s": 0.1,
         "mqtt_client_id": f"gw-{uuid.uuid4().hex[:8]}",
         "influx_timeout_s": 2.0,
         "influx_retry_budget_s": 0.5,
     }
-    return GatewaySettings(
+    return load_settings(
         mqtt_url=broker.url,
         influx_url=influx_url,
         influx_db=db,
@@ -91,13 +93,12 @@ def settings_for(
 class Running:
     """A gateway running in the background with in-memory sinks."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.gateway: Gateway = build_gateway(
             settings,
             Registry(parse_site(SITE)),
-            measurements=MemoryMeasurementSink(),
-            rejections=MemoryRejectionSink(),
+            Sinks(MemoryMeasurementSink(), MemoryRejectionSink()),
         )
         self.task: asyncio.Task[None] | None = None
         self.max_depth = 0
@@ -121,7 +122,7 @@ class Running:
 
 
 @asynccontextmanager
-async def gateway_running(settings: GatewaySettings) -> AsyncIterator[Running]:
+async def gateway_running(settings: Settings) -> AsyncIterator[Running]:
     running = Running(settings)
     running.task = asyncio.create_task(running.gateway.run(), name="gateway")
     try:

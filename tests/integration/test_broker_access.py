@@ -10,54 +10,27 @@ import shutil
 import signal
 import ssl
 import subprocess
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.enums import MQTTProtocolVersion
 
-from domain.site import Site, parse_site
-from gridwatch.brokerconf import BrokerOptions, TlsFiles, passwords_of, write_broker_config
-from gridwatch.processes import Mosquitto, ServiceError, free_port
-
-WAIT = 5.0
-QUIET = 0.3  # how long "nothing arrives" is watched after the broker has provably moved on
+from domain.site import Site
+from gridwatch.broker.accounts import passwords_of
+from gridwatch.broker.model import BrokerOptions, TlsFiles
+from gridwatch.broker.writer import write_broker_config
+from tests.harness import Mosquitto, ServiceError, free_port
+from tests.integration.mqttpeers import WAIT, Connect, Peer
+from tests.sites import qingping_site
 
 
 def site_of(sensors: list[dict[str, Any]]) -> Site:
-    return parse_site(
-        {
-            "communities": [
-                {
-                    "id": "qingping",
-                    "name": "清平社区",
-                    "supervisor": {"id": "s-003", "name": "周红"},
-                    "grids": [
-                        {
-                            "id": "qp-g1",
-                            "name": "清平1号网格",
-                            "worker": {"id": "w-017", "name": "李明"},
-                        },
-                        {
-                            "id": "qp-g2",
-                            "name": "清平2号网格",
-                            "worker": {"id": "w-018", "name": "王芳"},
-                        },
-                    ],
-                }
-            ],
-            "sensors": sensors,
-        }
-    )
+    return qingping_site(sensors, grids=2)
 
 
 SITE = site_of(
@@ -93,120 +66,6 @@ def start_broker(make_mosquitto: Callable[..., Mosquitto], out: Path, site: Site
     files = write_broker_config(site, out, options(port))
     creds = json.loads(files.paths.credentials.read_text(encoding="utf-8"))
     return Broker(make_mosquitto(config_file=files.paths.config, port=port), creds, out)
-
-
-@dataclass
-class Peer:
-    """A paho-mqtt 2.x MQTT v5 client with its events in queues, so tests wait, not sleep."""
-
-    client: mqtt.Client
-    connacks: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
-    messages: queue.Queue[mqtt.MQTTMessage] = field(default_factory=queue.Queue)
-    pubacks: queue.Queue[tuple[int, ReasonCode]] = field(default_factory=queue.Queue)
-    subacks: queue.Queue[list[ReasonCode]] = field(default_factory=queue.Queue)
-    disconnects: queue.Queue[ReasonCode] = field(default_factory=queue.Queue)
-    session_present: bool = False
-    thread: threading.Thread | None = None
-
-    def publish(self, topic: str, payload: bytes, qos: int = 1) -> ReasonCode:
-        """Publish and return the broker's PUBACK reason code."""
-        info = self.client.publish(topic, payload, qos=qos)
-        mid, rc = self.pubacks.get(timeout=WAIT)
-        assert mid == info.mid
-        return rc
-
-    def subscribe(self, topic: str) -> list[ReasonCode]:
-        self.client.subscribe(topic, qos=1)
-        return self.subacks.get(timeout=WAIT)
-
-    def quiet(self, seconds: float = QUIET) -> list[mqtt.MQTTMessage]:
-        """Whatever arrives within `seconds` (expected: nothing)."""
-        got: list[mqtt.MQTTMessage] = []
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                got.append(self.messages.get(timeout=left))
-            except queue.Empty:
-                break
-        return got
-
-    def close(self) -> None:
-        self.client.disconnect()
-        if self.thread is not None:
-            self.thread.join(WAIT)
-
-
-@pytest.fixture
-def peers() -> Iterator[Callable[..., tuple[Peer, ReasonCode]]]:
-    """Connect MQTT v5 clients; every one is closed after the test."""
-    made: list[Peer] = []
-
-    def connect(
-        port: int,
-        user: str | None,
-        password: str | None,
-        client_id: str = "",
-        clean_start: bool = True,
-        session_expiry: int = 0,
-        protocol: MQTTProtocolVersion = mqtt.MQTTv5,
-        tls: ssl.SSLContext | None = None,
-    ) -> tuple[Peer, ReasonCode]:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"test-{uuid.uuid4().hex[:12]}",
-            protocol=protocol,
-        )
-        client.reconnect_delay_set(60, 120)  # no silent reconnects: a refusal must stay visible
-        peer = Peer(client)
-        if user is not None:
-            client.username_pw_set(user, password)
-        if tls is not None:
-            client.tls_set_context(tls)
-
-        def on_connect(c: mqtt.Client, u: Any, flags: Any, rc: ReasonCode, p: Any) -> None:
-            peer.session_present = bool(flags.session_present)
-            peer.connacks.put(rc)
-
-        def on_disconnect(c: mqtt.Client, u: Any, flags: Any, rc: ReasonCode, p: Any) -> None:
-            peer.disconnects.put(rc)
-
-        def on_publish(c: mqtt.Client, u: Any, mid: int, rc: ReasonCode, p: Any) -> None:
-            peer.pubacks.put((mid, rc))
-
-        def on_subscribe(c: mqtt.Client, u: Any, mid: int, rcs: list[ReasonCode], p: Any) -> None:
-            peer.subacks.put(rcs)
-
-        client.on_connect = on_connect
-        client.on_disconnect = on_disconnect
-        client.on_publish = on_publish
-        client.on_subscribe = on_subscribe
-        client.on_message = lambda c, u, m: peer.messages.put(m)
-        props = None
-        if protocol == mqtt.MQTTv5:
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = session_expiry
-            client.connect("127.0.0.1", port, clean_start=clean_start, properties=props)
-        else:
-            client.connect("127.0.0.1", port)
-        # Wait for CONNACK on this thread; only an accepted client gets a network thread
-        # (loop_forever, which `disconnect()` ends), so a refused one leaves nothing behind.
-        deadline = time.monotonic() + WAIT
-        while peer.connacks.empty() and time.monotonic() < deadline:
-            if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                break  # the connection is gone: no CONNACK will come
-        rc = peer.connacks.get_nowait()
-        if not rc.is_failure:
-            peer.thread = threading.Thread(target=client.loop_forever, daemon=True)
-            peer.thread.start()
-            made.append(peer)
-        return peer, rc
-
-    yield connect
-    for p in made:
-        p.close()
-
-
-Connect = Callable[..., tuple[Peer, ReasonCode]]
 
 
 @pytest.fixture(scope="module")

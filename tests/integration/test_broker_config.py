@@ -16,26 +16,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from domain.site import Site, parse_site
-from gridwatch.brokerconf import (
-    MIN_QUEUE,
-    BrokerConfigError,
-    BrokerOptions,
-    TlsFiles,
-    hash_password,
-    parse_password_file,
-    queue_size,
-    verify_password,
-    write_broker_config,
-)
+from domain.site import Site
+from gridwatch.broker.model import MIN_QUEUE, BrokerConfigError, BrokerOptions, TlsFiles, queue_size
+from gridwatch.broker.passwords import hash_password, parse_password_file, verify_password
+from gridwatch.broker.writer import write_broker_config
 from gridwatch.cli import app
-
-COMMUNITY = {
-    "id": "qingping",
-    "name": "清平社区",
-    "supervisor": {"id": "s-003", "name": "周红"},
-    "grids": [{"id": "qp-g1", "name": "清平1号网格", "worker": {"id": "w-017", "name": "李明"}}],
-}
+from tests.sites import qingping, qingping_site
 
 
 def sensors(n: int, interval_s: int = 300, kind: str = "pond") -> list[dict[str, Any]]:
@@ -46,7 +32,7 @@ def sensors(n: int, interval_s: int = 300, kind: str = "pond") -> list[dict[str,
 
 
 def site_of(entries: list[dict[str, Any]]) -> Site:
-    return parse_site({"communities": [COMMUNITY], "sensors": entries})
+    return qingping_site(entries)
 
 
 def setting(conf: str, name: str) -> list[str]:
@@ -220,7 +206,7 @@ def test_unsafe_options_are_refused(tmp_path: Path, opts: BrokerOptions, message
 def test_the_command_writes_the_files_and_prints_the_gateway_login(tmp_path: Path) -> None:
     site_file = tmp_path / "site.yaml"
     site_file.write_text(
-        yaml.safe_dump({"communities": [COMMUNITY], "sensors": sensors(4, interval_s=60)}),
+        yaml.safe_dump(qingping(sensors(4, interval_s=60))),
         encoding="utf-8",
     )
     out = tmp_path / "broker"
@@ -236,7 +222,8 @@ def test_the_command_writes_the_files_and_prints_the_gateway_login(tmp_path: Pat
 
     text = CliRunner().invoke(app, args)
     assert text.exit_code == 0, text.output
-    assert f"gateway password: {creds['gateway']['password']}" in text.output
+    assert f"hub logins:    {out / 'gateway.env'}" in text.output
+    assert creds["gateway"]["password"] not in text.output  # a password is never printed
 
 
 def test_the_command_reports_a_bad_site_without_a_traceback(tmp_path: Path) -> None:
@@ -253,3 +240,28 @@ def test_the_command_reports_a_bad_site_without_a_traceback(tmp_path: Path) -> N
     )
     assert result.exit_code == 2
     assert "go together" in result.output
+
+
+def test_a_link_planted_at_a_temp_name_is_never_followed(tmp_path: Path) -> None:
+    # The writer once went through `.credentials.json.tmp` with O_CREAT|O_TRUNC: whoever could
+    # write the folder could point that name at any file and have a root `broker-config`
+    # overwrite it with every device's clear-text password.
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    out = tmp_path / "broker"
+    out.mkdir()
+    planted = [out / f".{name}.tmp" for name in ("credentials.json", "passwd", "acl")]
+    for link in planted:
+        link.symlink_to(victim)
+
+    files = write_broker_config(site_of(sensors(1)), out, BrokerOptions())
+
+    assert victim.read_text() == "untouched\n"
+    assert all(link.is_symlink() for link in planted)
+    creds = files.paths.credentials
+    assert not creds.is_symlink()
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    assert json.loads(creds.read_text())["gateway"]["password"] == files.gateway_password
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith(".tmp")) == sorted(
+        p.name for p in planted
+    )  # no temp file of ours left behind

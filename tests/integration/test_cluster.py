@@ -11,13 +11,12 @@ import httpx
 
 from domain.site import Registry
 from gateway.cluster import Cluster
-from gridwatch.cluster import run_cluster
-from gridwatch.processes import InfluxDB, Mosquitto
-from services.alarms import Alarms
+from gridwatch.hub import build_front, open_alarms, run_front
 from services.rules.book import load_rules
 from simulators import demo
 from simulators.scenario import load_scenario
 from simulators.simulation import Simulation
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.tickets_support import (
     Services,
     compare,
@@ -62,36 +61,28 @@ async def test_two_workers_on_one_share_store_every_reading_once_and_tickets_onc
     )
     emissions = list(sim.emissions(start + HOURS * 3600))
     readings = sum(e.readings for e in emissions if e.topic.endswith("/telemetry"))
-    ready: asyncio.Future[tuple[Cluster, Alarms]] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        run_cluster(
-            services.gateway(f"cl-{topic_prefix[:12]}"),
-            services.ticketing(),
-            registry,
-            load_rules(registry=registry),
-            workers=2,
-            on_ready=lambda c, a: ready.set_result((c, a)),
-        )
-    )
+    settings = services.gateway(f"cl-{topic_prefix[:12]}")
+    rules = load_rules(registry=registry)
     began = time.monotonic()
-    try:
-        async with asyncio.timeout(60):
-            cluster, _alarms = await ready
-            await cluster.wait_ready()
-        await publish_all(emissions, mosquitto, start)
-        server = cluster.server
-        assert server is not None
-        async with asyncio.timeout(90):
-            while server.readings < readings:
-                assert not task.done(), "the cluster stopped early"
-                await asyncio.sleep(0.1)
-    finally:
-        if ready.done():
-            ready.result()[0].stop()
-        else:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 60)
+    async with open_alarms(settings, registry, rules) as runtime:
+        cluster = build_front(settings, registry, runtime.sinks, workers=2)
+        assert isinstance(cluster, Cluster)
+        task = asyncio.create_task(run_front(cluster, settings))
+        try:
+            async with asyncio.timeout(60):
+                await cluster.wait_ready()
+            await publish_all(emissions, mosquitto, start)
+            server = cluster.server
+            assert server is not None
+            async with asyncio.timeout(90):
+                while server.readings < readings:
+                    assert not task.done(), "the cluster stopped early"
+                    await asyncio.sleep(0.1)
+        finally:
+            cluster.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                async with asyncio.timeout(60):
+                    await task
 
     assert server.readings == readings, "no reading evaluated twice (no redelivery here)"
     assert len([n for n in server.by_worker.values() if n > 0]) == 2, server.by_worker

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from domain.settings import Settings
 from domain.site import Registry, parse_site
-from gateway.mqtt import Message
+from gateway.front import Sinks
 from gateway.service import build_gateway
-from gateway.settings import GatewaySettings
+from gateway.source import Message
 from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink
-from gridwatch.processes import InfluxDB, Mosquitto
+from gridwatch.settings import load_settings
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.tcpproxy import TcpProxy
 from tests.integration.test_gateway_e2e import SITE, counts, publish, readings
 
@@ -36,15 +38,13 @@ class Gw:
 
     def __init__(
         self,
-        settings: GatewaySettings,
+        settings: Settings,
         registry: Registry,
         measurements: Any = None,
     ) -> None:
         self.measurements = measurements or MemoryMeasurementSink()
         self.rejections = MemoryRejectionSink()
-        self.gateway = build_gateway(
-            settings, registry, measurements=self.measurements, rejections=self.rejections
-        )
+        self.gateway = build_gateway(settings, registry, Sinks(self.measurements, self.rejections))
         self.committed = 0
         """Messages under our topic prefix committed (handed to `ack`); broker statistics
         the gateway also reads ($SYS) are left out."""
@@ -95,7 +95,7 @@ async def running_gateway(
     **settings: Any,
 ) -> AsyncIterator[Gw]:
     """A gateway running until the block ends, then stopped gracefully and awaited."""
-    conf = GatewaySettings(
+    conf = load_settings(
         mqtt_url=mqtt_url,
         influx_url=influx.url,
         influx_db=db,

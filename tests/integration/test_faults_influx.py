@@ -15,7 +15,7 @@ import pytest
 
 from gateway.health import Status
 from gateway.spool import FullPolicy, Spool
-from gridwatch.processes import InfluxDB, Mosquitto
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.faults import (
     T0,
     DelayProxy,
@@ -85,9 +85,13 @@ async def test_influx_frozen_times_out_spools_and_stores_each_point_once(
 ) -> None:
     influx = make_influxdb()
     conf = settings_for(
-        mosquitto, influx.url, topic_prefix, "frozen", tmp_path / "spool.sqlite",
+        mosquitto,
+        influx.url,
+        topic_prefix,
+        "frozen",
+        tmp_path / "spool.sqlite",
         influx_timeout_s=1.0,
-    )  # fmt: skip
+    )
     async with gateway_running(conf) as run:
         gw = run.gateway
         await publish(mosquitto, readings(0, 100, topic_prefix))
@@ -115,15 +119,20 @@ async def test_slow_influx_backpressure_keeps_acking_and_stores_everything(
 ) -> None:
     async with DelayProxy(influxdb.host, influxdb.port, delay=2.0) as proxy:
         conf = settings_for(
-            mosquitto, proxy.url, topic_prefix, influx_db, tmp_path / "spool.sqlite",
-            influx_timeout_s=10.0, mqtt_receive_maximum=200,
-        )  # fmt: skip
+            mosquitto,
+            proxy.url,
+            topic_prefix,
+            influx_db,
+            tmp_path / "spool.sqlite",
+            influx_timeout_s=10.0,
+            mqtt_receive_maximum=200,
+        )
         async with gateway_running(conf) as run:
             gw = run.gateway
             high_water = 0
             for start in range(0, 1000, 200):
                 await publish(mosquitto, readings(start, 200, topic_prefix))
-                high_water = max(high_water, gw.source.pending + gw._unacked)
+                high_water = max(high_water, gw.source.pending + gw.unacked)
             # Acks do not wait for the slow writes: the spool commits within the budget.
             await run.until("1000 acked", lambda: gw.committed == 1000, limit_s=30)
             took = await run.until(
@@ -145,9 +154,13 @@ async def test_crash_between_write_and_ack_redelivers_and_overwrites(
     mosquitto: Mosquitto, influxdb: InfluxDB, topic_prefix: str, influx_db: str, tmp_path: Path
 ) -> None:
     conf = settings_for(
-        mosquitto, influxdb.url, topic_prefix, influx_db, tmp_path / "spool.sqlite",
+        mosquitto,
+        influxdb.url,
+        topic_prefix,
+        influx_db,
+        tmp_path / "spool.sqlite",
         batch_interval_s=0.5,
-    )  # fmt: skip
+    )
     first = gateway_running(conf)
     run = await first.__aenter__()
     written = asyncio.Event()
@@ -187,9 +200,14 @@ async def test_full_spool_refuses_holds_unacked_then_stores_everything(
 ) -> None:
     influx = make_influxdb()
     conf = settings_for(
-        mosquitto, influx.url, topic_prefix, "full", tmp_path / "spool.sqlite",
-        spool_max_readings=100, spool_full_policy=FullPolicy.REFUSE,
-    )  # fmt: skip
+        mosquitto,
+        influx.url,
+        topic_prefix,
+        "full",
+        tmp_path / "spool.sqlite",
+        spool_max_readings=100,
+        spool_full_policy=FullPolicy.REFUSE,
+    )
     async with gateway_running(conf) as run:
         gw = run.gateway
         await run.until("writer ready", lambda: gw.influx_up)
@@ -224,9 +242,14 @@ async def test_full_spool_drops_oldest_and_counts_exactly_what_was_lost(
     influx = make_influxdb()
     spool_file = tmp_path / "spool.sqlite"
     conf = settings_for(
-        mosquitto, influx.url, topic_prefix, "drop", spool_file,
-        spool_max_readings=100, spool_full_policy=FullPolicy.DROP_OLDEST,
-    )  # fmt: skip
+        mosquitto,
+        influx.url,
+        topic_prefix,
+        "drop",
+        spool_file,
+        spool_max_readings=100,
+        spool_full_policy=FullPolicy.DROP_OLDEST,
+    )
     async with gateway_running(conf) as run:
         gw = run.gateway
         await run.until("writer ready", lambda: gw.influx_up)
@@ -292,9 +315,13 @@ async def test_413_splits_the_batch_and_stores_everything(
 ) -> None:
     influx = make_influxdb(http_extra="  max-body-size = 8000")
     conf = settings_for(
-        mosquitto, influx.url, topic_prefix, "small", tmp_path / "spool.sqlite",
+        mosquitto,
+        influx.url,
+        topic_prefix,
+        "small",
+        tmp_path / "spool.sqlite",
         batch_interval_s=0.5,
-    )  # fmt: skip
+    )
     async with gateway_running(conf) as run:
         await publish(mosquitto, readings(0, 500, topic_prefix))
         took = await run.until("acked", lambda: run.gateway.committed == 500)

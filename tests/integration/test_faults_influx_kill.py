@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from gateway.spool import Spool
-from gridwatch.processes import InfluxDB, Mosquitto
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.faults import SITE, count, publish, readings
 
 pytestmark = pytest.mark.slow
@@ -41,6 +41,9 @@ class GatewayProcess:
             "GRIDWATCH_DB_URL": f"sqlite:///{tmp / 'tickets.db'}",
             "GRIDWATCH_SPOOL_PATH": str(self.spool),
             "GRIDWATCH_BATCH_INTERVAL_S": "0.1",
+            # The single process, whatever the cores (the default count is chosen from them):
+            # its one spool file is what the spool test leaves behind.
+            "GRIDWATCH_GATEWAY_WORKERS": "1",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

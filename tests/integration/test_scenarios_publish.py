@@ -13,19 +13,27 @@ import aiomqtt
 import httpx
 
 from domain.site import Registry, Site
+from gateway.front import Sinks
 from gateway.service import build_gateway
-from gateway.settings import GatewaySettings
 from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink, MemoryStatusSink
-from gridwatch.processes import InfluxDB, Mosquitto
+from gridwatch.settings import load_settings
 from simulators import demo
 from simulators.clock import SimClock
 from simulators.device import Emission
 from simulators.publisher import BrokerAddress, publish
 from simulators.scenario import load_scenario
 from simulators.simulation import Simulation
+from tests.harness import InfluxDB, Mosquitto
 
-SENSORS = ["pond-cy-01", "water-cy-net-01", "water-cy-tank-01", "power-cy-tx-01",
-           "power-cy-room-01", "sewer-cy-mh-03", "sewer-cy-pw-01"]  # fmt: skip
+SENSORS = [
+    "pond-cy-01",
+    "water-cy-net-01",
+    "water-cy-tank-01",
+    "power-cy-tx-01",
+    "power-cy-room-01",
+    "sewer-cy-mh-03",
+    "sewer-cy-pw-01",
+]
 HOURS = 6
 
 
@@ -107,7 +115,7 @@ async def test_a_scenario_through_broker_and_gateway_lands_in_influxdb(
     per_sensor: Counter[str] = Counter()
     for e in storm(topic_prefix)[0].emissions(until):
         per_sensor[e.sensor] += e.readings
-    settings = GatewaySettings(
+    settings = load_settings(
         mqtt_url=mosquitto.url,
         influx_url=influxdb.url,
         influx_db=influx_db,
@@ -119,9 +127,7 @@ async def test_a_scenario_through_broker_and_gateway_lands_in_influxdb(
     gateway = build_gateway(
         settings,
         Registry(site),
-        measurements=MemoryMeasurementSink(),
-        rejections=rejections,
-        statuses=MemoryStatusSink(),
+        Sinks(MemoryMeasurementSink(), rejections, MemoryStatusSink()),
     )
     task = asyncio.create_task(gateway.run(), name="gateway")
     try:

@@ -30,7 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.measurement import Measurement
 from domain.site import Registry, parse_site
-from gridwatch.processes import InfluxDB, Mosquitto
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.test_faults_broker import Record, new_client_id, report, running_gateway
 from tests.integration.test_gateway_e2e import influxql
 
@@ -42,12 +42,25 @@ RSS_GROWTH_BOUND_MB = 4.0
 
 
 def site(n: int) -> Registry:
-    return Registry(parse_site({
-        "communities": [{"id": "comm-s", "name": "S", "supervisor": {"id": "sup-s", "name": "S"},
-                         "grids": [{"id": "grid-s1", "name": "S1",
-                                    "worker": {"id": "wrk-s", "name": "W"}}]}],
-        "sensors": [{"id": f"pond-{i:04d}", "kind": "pond", "grid": "grid-s1"} for i in range(n)],
-    }))  # fmt: skip
+    return Registry(
+        parse_site(
+            {
+                "communities": [
+                    {
+                        "id": "comm-s",
+                        "name": "S",
+                        "supervisor": {"id": "sup-s", "name": "S"},
+                        "grids": [
+                            {"id": "grid-s1", "name": "S1", "worker": {"id": "wrk-s", "name": "W"}}
+                        ],
+                    }
+                ],
+                "sensors": [
+                    {"id": f"pond-{i:04d}", "kind": "pond", "grid": "grid-s1"} for i in range(n)
+                ],
+            }
+        )
+    )
 
 
 class LatencySink:
@@ -72,11 +85,15 @@ def publish_devices(host: str, port: int, prefix: str, seconds: float, out: Any)
     while time.monotonic() - started < seconds:
         stamp = time.time_ns() // 1_000_000
         sent += [
-            client.publish(f"{prefix}/pond/pond-{i:04d}/telemetry",
-                           json.dumps({"ts": stamp, "seq": tick,
-                                       "values": {"do": 6.0 + i % 10 / 10, "ph": 7.2}}), qos=1)
+            client.publish(
+                f"{prefix}/pond/pond-{i:04d}/telemetry",
+                json.dumps(
+                    {"ts": stamp, "seq": tick, "values": {"do": 6.0 + i % 10 / 10, "ph": 7.2}}
+                ),
+                qos=1,
+            )
             for i in range(DEVICES)
-        ]  # fmt: skip
+        ]
         tick += 1
         time.sleep(max(0.0, started + tick * PERIOD_S - time.monotonic()))
     for info in sent:
@@ -116,9 +133,15 @@ async def test_soak_hundreds_of_devices(
         daemon=True,
     )
     async with running_gateway(
-        mosquitto.url, influxdb, topic_prefix, influx_db, client_id=new_client_id(),
-        registry=site(DEVICES), measurements=sink, batch_interval_s=0.25,
-    ) as gw:  # fmt: skip
+        mosquitto.url,
+        influxdb,
+        topic_prefix,
+        influx_db,
+        client_id=new_client_id(),
+        registry=site(DEVICES),
+        measurements=sink,
+        batch_interval_s=0.25,
+    ) as gw:
         publisher.start()
         started = time.monotonic()
         while publisher.is_alive():
@@ -133,10 +156,20 @@ async def test_soak_hundreds_of_devices(
     half = [mb for t, mb in rss if t >= DURATION_S / 2]
     before = [mb for t, mb in rss if t < DURATION_S / 2] or half[:1]
     growth = max(half) - before[-1]
-    report(record_property, "soak", devices=DEVICES, seconds=DURATION_S, sent=sent, stored=held,
-           p50_ms=round(p50), p99_ms=round(p99), max_ms=round(worst),
-           rss_start_mb=round(rss[0][1], 1), rss_end_mb=round(rss[-1][1], 1),
-           rss_growth_second_half_mb=round(growth, 2))  # fmt: skip
+    report(
+        record_property,
+        "soak",
+        devices=DEVICES,
+        seconds=DURATION_S,
+        sent=sent,
+        stored=held,
+        p50_ms=round(p50),
+        p99_ms=round(p99),
+        max_ms=round(worst),
+        rss_start_mb=round(rss[0][1], 1),
+        rss_end_mb=round(rss[-1][1], 1),
+        rss_growth_second_half_mb=round(growth, 2),
+    )
     assert sent == published >= DEVICES * int(DURATION_S / PERIOD_S), "every PUBACK came"
     assert held == sent, "zero loss"
     assert len(lat) == sent

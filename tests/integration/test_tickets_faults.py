@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from domain.site import Registry
-from gridwatch.processes import InfluxDB, Mosquitto
 from services.rules.book import load_rules
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.faults import count
 from tests.integration.tickets_support import (
     Services,
@@ -54,7 +54,7 @@ async def test_a_breach_during_an_influxdb_outage_opens_one_ticket_and_loses_no_
     gateway = services.gateway().model_copy(
         update={"influx_timeout_s": 2.0, "influx_retry_budget_s": 0.5}
     )
-    async with running_hub(gateway, services.ticketing(), registry, rules) as hub:
+    async with running_hub(gateway, registry, rules) as hub:
         influx.stop()
         sent = await publish_all(series, mosquitto, t0)
         await hub.wait_committed(sent)  # spooled and judged while InfluxDB is away

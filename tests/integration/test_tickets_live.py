@@ -15,9 +15,9 @@ import pytest
 
 from domain import topics
 from domain.site import Registry
-from gridwatch.processes import InfluxDB, Mosquitto
 from services.rules.book import load_rules
 from simulators.device import Emission
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.tickets_support import (
     Services,
     publish_all,
@@ -51,9 +51,7 @@ async def test_a_breaching_reading_reaches_the_grids_ticket_topic(
     grid = f"g1-{tag}"
     now = time.time()
     async with (
-        running_hub(
-            services.gateway(), services.ticketing(), registry, load_rules(registry=registry)
-        ) as hub,
+        running_hub(services.gateway(), registry, load_rules(registry=registry)) as hub,
         aiomqtt.Client(services.mosquitto.host, services.mosquitto.port) as sub,
     ):
         await sub.subscribe(topics.tickets(grid), qos=1)
@@ -94,10 +92,22 @@ def low_oxygen_series(sensor: str, prefix: str, t0: float, n: int) -> list[Emiss
 def snapshot(db_url: str, registry: Registry) -> list[tuple[object, ...]]:
     """What a crew would see of every ticket, timeline included."""
     return [
-        (t.id, t.sensor, t.rule, t.severity, t.status, t.opened_at, t.occurrences, t.recovered,
-         t.first_value, t.peak_value, t.last_value, [(e.kind, e.at) for e in t.events])
+        (
+            t.id,
+            t.sensor,
+            t.rule,
+            t.severity,
+            t.status,
+            t.opened_at,
+            t.occurrences,
+            t.recovered,
+            t.first_value,
+            t.peak_value,
+            t.last_value,
+            [(e.kind, e.at) for e in t.events],
+        )
         for t in tickets(db_url, registry)
-    ]  # fmt: skip
+    ]
 
 
 async def test_a_restart_in_the_middle_of_a_pending_duration_opens_one_ticket_on_time(
@@ -110,11 +120,11 @@ async def test_a_restart_in_the_middle_of_a_pending_duration_opens_one_ticket_on
     t0 = float(int(time.time()) - 3 * 3600)
     series = low_oxygen_series(sensor, services.topic_prefix, t0, 13)  # 2 h of breach
     first, rest = series[:4], series[4:]  # 0–30 min: half of the rule's 1 h
-    async with running_hub(services.gateway(), services.ticketing(), registry, rules) as hub:
+    async with running_hub(services.gateway(), registry, rules) as hub:
         await hub.wait_committed(await publish_all(first, services.mosquitto, t0))
     assert tickets(services.db_url, registry) == []  # still pending when the hub stopped
 
-    async with running_hub(services.gateway(), services.ticketing(), registry, rules) as hub:
+    async with running_hub(services.gateway(), registry, rules) as hub:
         await hub.wait_committed(await publish_all(rest, services.mosquitto, t0))
     opened = tickets(services.db_url, registry)
     assert [(t.sensor, t.rule, t.severity) for t in opened] == [
@@ -127,7 +137,7 @@ async def test_a_restart_in_the_middle_of_a_pending_duration_opens_one_ticket_on
     before = snapshot(services.db_url, registry)
 
     # the same messages again, to a freshly started hub: nothing new
-    async with running_hub(services.gateway(), services.ticketing(), registry, rules) as hub:
+    async with running_hub(services.gateway(), registry, rules) as hub:
         await hub.wait_committed(await publish_all(series, services.mosquitto, t0))
         replay_breaches = hub.alarms.breaches
     assert snapshot(services.db_url, registry) == before
@@ -143,19 +153,24 @@ async def test_a_hub_restarted_mid_duration_opens_what_an_uninterrupted_one_does
     rules = load_rules(registry=registry)
     t0 = float(int(time.time()) - 3 * 3600)
     series = low_oxygen_series(sensor, services.topic_prefix, t0, 13)
-    async with running_hub(services.gateway(), services.ticketing(), registry, rules) as hub:
+    async with running_hub(services.gateway(), registry, rules) as hub:
         await hub.wait_committed(await publish_all(series, services.mosquitto, t0))
     straight = [(t.rule, t.severity, t.opened_at) for t in tickets(services.db_url, registry)]
 
     other = Services(
-        services.mosquitto, services.influxdb, f"{services.topic_prefix}2",
-        f"{services.influx_db}_2", sqlite_url(tmp_path / "restarted"),
-    )  # fmt: skip
+        services.mosquitto,
+        services.influxdb,
+        f"{services.topic_prefix}2",
+        f"{services.influx_db}_2",
+        sqlite_url(tmp_path / "restarted"),
+    )
     (tmp_path / "restarted").mkdir()
-    again = [reading("pond", sensor, other.topic_prefix, e.due, **json.loads(e.payload)["values"])
-             for e in series]  # fmt: skip
+    again = [
+        reading("pond", sensor, other.topic_prefix, e.due, **json.loads(e.payload)["values"])
+        for e in series
+    ]
     for part in (again[:4], again[4:]):
-        async with running_hub(other.gateway(), other.ticketing(), registry, rules) as hub:
+        async with running_hub(other.gateway(), registry, rules) as hub:
             await hub.wait_committed(await publish_all(part, other.mosquitto, t0))
     restarted = [(t.rule, t.severity, t.opened_at) for t in tickets(other.db_url, registry)]
     assert restarted == straight
@@ -199,7 +214,7 @@ async def test_a_silent_community_is_one_incident_and_a_lone_silent_sensor_goes_
                 await asyncio.sleep(0.25)
 
     async with (
-        running_hub(services.gateway(), services.ticketing(), registry, rules) as hub,
+        running_hub(services.gateway(), registry, rules) as hub,
         aiomqtt.Client(services.mosquitto.host, services.mosquitto.port) as client,
     ):
         await report(client, quiet + chatty, 2.0)

@@ -18,12 +18,12 @@ from typing import cast
 import pytest
 
 from domain.site import Registry
-from gridwatch.processes import InfluxDB, Mosquitto
 from services.rules.book import load_rules
 from simulators import demo
 from simulators.device import Emission
 from simulators.scenario import load_scenario
 from simulators.simulation import Simulation
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration import tickets_support
 from tests.integration.tickets_support import (
     Hub,
@@ -57,9 +57,7 @@ async def run_scenario(name: str, services: Services) -> None:
         base_dir=path.parent,
     )
     began = time.monotonic()
-    async with running_hub(
-        services.gateway(), services.ticketing(), registry, load_rules(registry=registry)
-    ) as hub:
+    async with running_hub(services.gateway(), registry, load_rules(registry=registry)) as hub:
         sent = await publish_paced(
             sim.emissions(start + sc.duration), services.mosquitto, start, hub
         )

@@ -14,11 +14,11 @@ from contextlib import AsyncExitStack
 import pytest
 
 from domain.site import Registry
-from gridwatch.processes import InfluxDB, Mosquitto
 from services.rules.book import load_rules
 from simulators import demo
 from simulators.scenario import load_scenario
 from simulators.simulation import Simulation
+from tests.harness import InfluxDB, Mosquitto
 from tests.integration.tickets_support import (
     Services,
     compare,
@@ -31,8 +31,16 @@ from tests.integration.tickets_support import (
 from tests.pg import pg_url, postgres  # noqa: F401 - fixtures
 
 # the storm's sensors with expected tickets, and quiet neighbours of every kind
-SENSORS = ["sewer-cy-mh-03", "sewer-cy-pw-01", "pond-cy-01", "sewer-cy-mh-04",
-           "water-cy-net-01", "water-cy-tank-01", "power-cy-tx-01", "power-cy-room-01"]  # fmt: skip
+SENSORS = [
+    "sewer-cy-mh-03",
+    "sewer-cy-pw-01",
+    "pond-cy-01",
+    "sewer-cy-mh-04",
+    "water-cy-net-01",
+    "water-cy-tank-01",
+    "power-cy-tx-01",
+    "power-cy-room-01",
+]
 HOURS = 12  # every expected ticket of storm-night opens within 8 h
 
 
@@ -57,10 +65,7 @@ async def test_two_hubs_on_one_postgresql_open_each_ticket_once(
     async with AsyncExitStack() as stack:
         settings = [services.gateway(f"hub{n}-{uuid.uuid4().hex[:8]}") for n in (1, 2)]
         hubs = await asyncio.gather(  # both start at once: their migrations race too
-            *(
-                stack.enter_async_context(running_hub(s, services.ticketing(), registry, rules))
-                for s in settings
-            )
+            *(stack.enter_async_context(running_hub(s, registry, rules)) for s in settings)
         )
         sent = await publish_all(sim.emissions(start + HOURS * 3600), mosquitto, start)
         await asyncio.gather(*(h.wait_committed(sent) for h in hubs))

@@ -19,7 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gridwatch.processes import free_port
+from domain.site import Sensor
+from gridwatch.broker.dynsec import DynsecAdmin
+from tests.harness import free_port
 
 
 @dataclass
@@ -151,6 +153,69 @@ def test_a_reading_published_by_hand_as_the_readme_says(hub: Hub) -> None:
     q = f"SELECT do FROM pond WHERE sensor='pond-qp-01' AND time = {stamp}s"  # noqa: S608 - our literal
     rows = httpx.get(f"{influx}/query", params={"db": "gridwatch", "q": q}, timeout=10).json()
     assert rows["results"][0]["series"][0]["values"][0][1] == 6.5
+
+
+async def test_ups_own_broker_takes_a_new_device_login_without_a_restart(hub: Hub) -> None:
+    """`up`'s Mosquitto runs the dynamic-security plugin: the admin login `up` hands its API
+    provisions a device that then publishes with its new login; disabled, it is refused."""
+    var = Path(hub.banner.split("data, logs")[1].split()[0])
+    creds = json.loads((var / "broker" / "credentials.json").read_text(encoding="utf-8"))
+    port = int(hub.banner.split("MQTT")[1].split()[0].rsplit(":", 1)[1])
+    assert "plugin_opt_config_file" in (var / "broker" / "mosquitto.conf").read_text()
+    admin = creds["admin"]
+    async with DynsecAdmin("127.0.0.1", port, admin["username"], admin["password"]) as logins:
+        login = await logins.provision(Sensor(id="pond-up-77", kind="pond", grid="cy-g1"))
+
+        def publish() -> int:
+            return subprocess.run(
+                ["mosquitto_pub", "-p", str(port), "-u", login.username, "-P", login.password,
+                 "-q", "1", "-t", "sensors/pond/pond-up-77/status", "-m", "online"],
+                check=False, timeout=10, capture_output=True,
+            ).returncode  # fmt: skip
+
+        assert publish() == 0
+        await logins.disable("pond-up-77")
+        assert publish() != 0
+
+
+def test_a_sensor_added_through_the_api_publishes_with_its_new_login(hub: Hub) -> None:
+    """Contract §7 on `up`: `POST /sensors` answers the device's login (dynamic security), the
+    device publishes with it and its reading is stored — no restart; `DELETE` retires it and
+    its login is refused."""
+    admin = {"Authorization": f"Bearer {hub.tokens['admin']}"}
+    port = hub.banner.split("MQTT")[1].split()[0].rsplit(":", 1)[1]
+    influx = hub.banner.split("InfluxDB")[1].split()[0]
+    body = {"id": "pond-up-88", "kind": "pond", "grid": "cy-g1", "interval_s": 60}
+    r = httpx.post(f"{hub.url}/api/v1/sensors", json=body, headers=admin, timeout=30)
+    assert r.status_code == 201, r.text
+    created = time.monotonic()
+    login = r.json()["credentials"]
+    assert login is not None, r.json()
+    stamp = int(time.time())
+
+    def publish(ts: int) -> int:
+        payload = json.dumps({"ts": ts, "values": {"do": 6.1}})
+        return subprocess.run(
+            ["mosquitto_pub", "-p", port, "-u", login["username"], "-P", login["password"],
+             "-q", "1", "-t", "sensors/pond/pond-up-88/telemetry", "-m", payload],
+            check=False, timeout=10, capture_output=True,
+        ).returncode  # fmt: skip
+
+    q = f"SELECT do FROM pond WHERE sensor='pond-up-88' AND time = {stamp}s"  # noqa: S608 - ours
+    stored = None
+    while stored is None and time.monotonic() - created < 5:
+        if publish(stamp) == 0:
+            found = httpx.get(f"{influx}/query", params={"db": "gridwatch", "q": q}, timeout=10)
+            if found.json()["results"][0].get("series"):
+                stored = time.monotonic() - created
+                break
+        time.sleep(0.1)
+    assert stored is not None, "no reading of the new sensor stored within 5 s of its 201"
+    print(f"\n201 -> first stored reading: {stored:.2f} s")
+    r = httpx.delete(f"{hub.url}/api/v1/sensors/pond-up-88", headers=admin, timeout=30)
+    assert r.status_code == 200, r.text
+    assert "login_error" not in r.json()
+    assert publish(stamp + 60) != 0
 
 
 def test_sigterm_stops_everything_it_started(hub: Hub) -> None:

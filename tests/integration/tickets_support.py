@@ -1,4 +1,4 @@
-"""What the end-to-end ticket tests share: a hub process (`run_gateway`) running in the test's
+"""What the end-to-end ticket tests share: a hub process (`gridwatch.hub`) running in the test's
 event loop on real Mosquitto, InfluxDB and SQL, ways to publish to it and wait until it has
 committed, and the tickets it opened, read back from the database the way the API would."""
 
@@ -15,21 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from domain import topics
+from domain.settings import Settings
 from domain.site import Registry, Site
 from gateway.service import Gateway
-from gateway.settings import GatewaySettings
-from gridwatch.hub import run_gateway
-from gridwatch.processes import MOSQUITTO_MAX_QUEUED, InfluxDB, Mosquitto
+from gridwatch.hub import build_front, open_alarms, run_front
+from gridwatch.settings import load_settings
 from services.alarms import Alarms
 from services.db.engine import make_engine
 from services.rules.book import RuleBook
-from services.ticketing import TicketingSettings
+from services.tickets.reads import TicketFilter, TicketReads
 from services.tickets.schemas import TicketPublic
-from services.tickets.service import TicketFilter, TicketService
 from simulators.clock import SimClock
 from simulators.device import Emission
 from simulators.publisher import BrokerAddress, publish
 from simulators.scenario import ExpectedTicket
+from tests.harness import MOSQUITTO_MAX_QUEUED, InfluxDB, Mosquitto
 
 START_TIMEOUT_S = 30.0
 LEAD = MOSQUITTO_MAX_QUEUED // 2
@@ -48,19 +48,17 @@ class Services:
     influx_db: str
     db_url: str
 
-    def gateway(self, client_id: str | None = None) -> GatewaySettings:
-        return GatewaySettings(
+    def gateway(self, client_id: str | None = None) -> Settings:
+        """A hub's settings: this test's broker, InfluxDB, prefix and ticket database."""
+        return load_settings(
             mqtt_url=self.mosquitto.url,
             influx_url=self.influxdb.url,
             influx_db=self.influx_db,
             topic_prefix=self.topic_prefix,
             batch_interval_s=0.1,
             mqtt_client_id=client_id or f"gw-{uuid.uuid4().hex[:8]}",
-        )
-
-    def ticketing(self) -> TicketingSettings:
-        return TicketingSettings(
-            db_url=self.db_url, notify_client_id=f"notify-{uuid.uuid4().hex[:8]}"
+            db_url=self.db_url,
+            notify_client_id=f"notify-{uuid.uuid4().hex[:8]}",
         )
 
 
@@ -94,36 +92,35 @@ class Hub:
 
 @asynccontextmanager
 async def running_hub(
-    settings: GatewaySettings, ticketing: TicketingSettings, registry: Registry, rules: RuleBook
+    settings: Settings, registry: Registry, rules: RuleBook
 ) -> AsyncIterator[Hub]:
-    """Start `run_gateway`, wait until it is subscribed, stop it gracefully on exit."""
-    ready: asyncio.Future[tuple[Gateway, Alarms]] = asyncio.get_running_loop().create_future()
-
-    def on_ready(gateway: Gateway, alarms: Alarms) -> None:
-        ready.set_result((gateway, alarms))
-
-    task = asyncio.create_task(
-        run_gateway(settings, ticketing, registry, rules, on_ready=on_ready),
-        name=f"hub {settings.mqtt_client_id}",
-    )
-    try:
-        async with asyncio.timeout(START_TIMEOUT_S):
-            either: set[asyncio.Future[Any]] = {task, ready}
-            done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                task.result()
-                raise AssertionError("run_gateway returned before it was ready")
-            gateway, alarms = ready.result()
-            await gateway.source.subscribed.wait()
-    except BaseException:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        raise
-    hub = Hub(gateway, alarms, task)
-    try:
-        yield hub
-    finally:
-        await hub.stop()
+    """Start the ingest process as `gridwatch gateway` composes it, wait until it is
+    subscribed, stop it gracefully on exit."""
+    async with open_alarms(settings, registry, rules) as runtime:
+        gateway = build_front(settings, registry, runtime.sinks)
+        assert isinstance(gateway, Gateway)
+        task = asyncio.create_task(
+            run_front(gateway, settings), name=f"hub {settings.mqtt.client_id}"
+        )
+        ready = asyncio.ensure_future(gateway.wait_ready())
+        try:
+            async with asyncio.timeout(START_TIMEOUT_S):
+                either: set[asyncio.Future[Any]] = {task, ready}
+                done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    task.result()
+                    raise AssertionError("the hub returned before it was ready")
+        except BaseException:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        finally:
+            ready.cancel()
+        hub = Hub(gateway, runtime.alarms, task)
+        try:
+            yield hub
+        finally:
+            await hub.stop()
 
 
 async def publish_all(emissions: Iterable[Emission], broker: Mosquitto, start: float) -> int:
@@ -177,13 +174,23 @@ def reading(sensor_kind: str, sensor: str, prefix: str, ts: float, **values: flo
 
 
 def tickets(db_url: str, registry: Registry) -> list[TicketPublic]:
-    """Every ticket in the database, oldest first, with its timeline."""
+    """Every ticket in the database, oldest first, with its whole timeline (paged through)."""
     engine = make_engine(db_url)
     try:
-        found = TicketService(engine, registry).find(TicketFilter(limit=1_000_000))
+        reads = TicketReads(engine)
+        found = [reads.get(b.id) for b in reads.find(TicketFilter(limit=1_000_000))]
+        return sorted((_whole(reads, t) for t in found), key=lambda t: t.id)
     finally:
         engine.dispose()
-    return sorted(found, key=lambda t: t.id)
+
+
+def _whole(reads: TicketReads, t: TicketPublic) -> TicketPublic:
+    events, before = list(t.events), t.events_next
+    while before is not None:
+        page = reads.events(t.id, before=before)
+        events[:0] = page.events
+        before = page.next
+    return t.model_copy(update={"events": events, "events_next": None})
 
 
 def describe(t: TicketPublic, start: float | None = None) -> str:

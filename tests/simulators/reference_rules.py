@@ -6,7 +6,8 @@ scenario files were written against; the engine's own tests hold it to the same 
 Conventions: a condition must hold on consecutive readings for the rule's `for` duration
 (event time); the ticket opens when it first has; its severity is the highest reached.
 Voltage under 132 V counts as an outage, not as a voltage deviation. Rain gauges are exempt
-from the stuck test (dry weather reads 0 for days).
+from the stuck test (dry weather reads 0 for days). The black-odorous grade opens a ticket only
+on readings its indicators' own rules do not cover (precedence, `inhibits:`).
 """
 
 from __future__ import annotations
@@ -222,8 +223,26 @@ def _grade(values: dict[str, float]) -> int:
     return 1 if any(n in values and c(values[n]) for n, c in light) else 0
 
 
+# Each grade indicator's own rule, at its warning limit: it holds whenever the grade's light
+# limit does (the default limits contain the grade's), so it covers the grade.
+_OWN: dict[str, Check] = {
+    "transparency": below(25),
+    "do": below(3.0),
+    "orp": below(50),
+    "nh3n": above(2.0),
+}
+
+
+def _covered(values: dict[str, float]) -> bool:
+    """Precedence (`inhibits:`): every indicator past its light limit has its own rule's
+    condition holding on the same reading, so the grade is a note, not a ticket."""
+    light = {"transparency": below(25), "do": below(2.0), "orp": below(50), "nh3n": above(8)}
+    bad = [n for n, c in light.items() if n in values and c(values[n])]
+    return all(_OWN[n](values[n]) for n in bad)
+
+
 def _black_odorous(sensor: str, ordered: list[Seen], fired: dict[tuple[str, str], Fired]) -> None:
-    series = [(r.ts, float(_grade(r.values))) for r in ordered]
+    series = [(r.ts, float(_grade(r.values) if not _covered(r.values) else 0)) for r in ordered]
     first = _held(series, at_least(1), H)
     if first is not None:
         crit = _held(series, at_least(2), H)

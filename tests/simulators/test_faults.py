@@ -20,14 +20,25 @@ H = 3600.0
 
 
 def emit(
-    site: Site, faults: list[dict[str, Any]], sensor: str, hours: float = 24, events: Any = (),
-    seed: int = 0, encoding: Encoding | None = Encoding.READING,
-) -> list[Emission]:  # fmt: skip
+    site: Site,
+    faults: list[dict[str, Any]],
+    sensor: str,
+    hours: float = 24,
+    events: Any = (),
+    seed: int = 0,
+    encoding: Encoding | None = Encoding.READING,
+) -> list[Emission]:
     sc = parse_scenario(
-        {"name": "t", "site": "-", "start": "2025-07-14T00:00:00+08:00", "faults": faults,
-         "events": list(events)},
-        "test", site,
-    )  # fmt: skip
+        {
+            "name": "t",
+            "site": "-",
+            "start": "2025-07-14T00:00:00+08:00",
+            "faults": faults,
+            "events": list(events),
+        },
+        "test",
+        site,
+    )
     sim = Simulation(site, start=START, seed=seed, scenario=sc, sensors=[sensor], encoding=encoding)
     return list(sim.emissions(START + hours * H))
 
@@ -67,8 +78,16 @@ def test_stuck_repeats_the_value_it_had_then_recovers(demo_site: Site) -> None:
 
 
 def test_drift_moves_the_reading_and_shrinks_its_daily_swing(demo_site: Site) -> None:
-    faults = [{"type": "drift", "sensor": "pond-cy-01", "metric": "do", "per_day": -0.5,
-               "swing_loss_per_day": 0.2, "at": "1d"}]  # fmt: skip
+    faults = [
+        {
+            "type": "drift",
+            "sensor": "pond-cy-01",
+            "metric": "do",
+            "per_day": -0.5,
+            "swing_loss_per_day": 0.2,
+            "at": "1d",
+        }
+    ]
     clean = readings(emit(demo_site, [], "pond-cy-01", hours=5 * 24))
     fouled = readings(emit(demo_site, faults, "pond-cy-01", hours=5 * 24))
     last_day = slice(-144, None)
@@ -147,8 +166,15 @@ def test_malformed_payloads_are_garbage(demo_site: Site) -> None:
 
 
 def test_submerged_level_sensor_reads_empty_when_the_manhole_surcharges(demo_site: Site) -> None:
-    events = [{"type": "surcharge", "sensors": ["sewer-cy-mh-01"], "at": "2h", "rise": "10m",
-               "duration": "2h"}]  # fmt: skip
+    events = [
+        {
+            "type": "surcharge",
+            "sensors": ["sewer-cy-mh-01"],
+            "at": "2h",
+            "rise": "10m",
+            "duration": "2h",
+        }
+    ]
     real = readings(emit(demo_site, [], "sewer-cy-mh-01", 6, events))
     faulty = readings(
         emit(

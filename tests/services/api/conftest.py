@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 
 from domain.breach import Change
+from gridwatch.settings import load_settings
 from services.api.app import create_app
 from services.api.hub import Hub
-from services.api.settings import ApiSettings
 from tests.services.tickets.site import HOUR, T0, low_do, registry
 
 
@@ -49,7 +49,7 @@ class _WithState:
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     """A running app (lifespan included) with tokens: admin, officer, own, other."""
     hubs: list[Hub] = []
-    settings = ApiSettings(db_url=f"sqlite:///{tmp_path / 'gw.db'}", site="")
+    settings = load_settings(db_url=f"sqlite:///{tmp_path / 'gw.db'}", site="")
     app = create_app(settings, registry=registry(), on_start=hubs.append, tick_interval_s=0)
     async with (
         app.router.lifespan_context(app) as state,

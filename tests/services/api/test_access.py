@@ -25,6 +25,8 @@ MATRIX = [
     ("POST", "/tickets/{id}/resolve", {"note": "fixed"}, (401, 401, 200, 404, 403, 200)),
     ("GET", "/sensors", None, (401, 401, 200, 200, 200, 200)),
     ("GET", "/sensors/pond-qp-01", None, (401, 401, 200, 404, 200, 200)),
+    ("GET", "/tickets/{id}/deliveries", None, (401, 401, 200, 404, 200, 200)),
+    ("GET", "/notify/channels", None, (401, 401, 403, 403, 403, 200)),
     ("GET", "/rejections", None, (401, 401, 403, 403, 200, 200)),
     ("GET", "/metrics", None, (401, 401, 403, 403, 200, 200)),
     ("GET", "/healthz", None, (200, 200, 200, 200, 200, 200)),
@@ -49,7 +51,7 @@ async def test_refused_writes_change_nothing(api: Api) -> None:
     for who in ("officer", "other", "none"):
         await _call(api, "POST", "/tickets/{id}/resolve", who, {"note": "x"})
         await _call(api, "POST", "/tickets/{id}/comments", who, {"text": "x"})
-    t = api.hub.tickets.get(api.ticket_id)
+    t = api.hub.tickets.reads.get(api.ticket_id)
     assert t.status == "open"
     assert [e.kind for e in t.events] == ["opened"]
 

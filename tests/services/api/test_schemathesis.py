@@ -25,10 +25,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from domain.breach import Change
-from gridwatch.processes import InfluxDB
+from gridwatch.settings import load_settings
 from services.api.app import create_app
 from services.api.hub import Hub
-from services.api.settings import ApiSettings
+from tests.harness import InfluxDB
 from tests.services.tickets.site import HOUR, T0, low_do, registry
 
 ROLES = ("admin", "officer", "crew", "none")
@@ -52,7 +52,7 @@ def _seed(hub: Hub) -> None:
 
 def _app(db_url: str, influx_url: str | None = None) -> FastAPI:
     return create_app(
-        ApiSettings(db_url=db_url, site="", influx_url=influx_url, influx_db="schemathesis"),
+        load_settings(db_url=db_url, site="", influx_url=influx_url, influx_db="schemathesis"),
         registry=registry(),
         on_start=_seed,
         tick_interval_s=0,

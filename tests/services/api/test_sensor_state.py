@@ -4,11 +4,17 @@ makes its whole community offline; a recovered or resolved ticket no longer coun
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from domain.breach import Change, Severity
+from services.db.rule_state import SqlRuleStateStore
+from services.rules.silence import HUB_ROW
 from tests.services.api.conftest import Api
 from tests.services.tickets.site import HOUR, T0, low_do
+
+S = 10**9
+HOUR_NS = 3600 * S
 
 
 async def _states(api: Api, who: str = "admin") -> dict[str, str]:
@@ -79,3 +85,30 @@ async def test_resolved_tickets_leave_the_sensor_ok_and_crews_see_their_own(api:
     assert r.status_code == 200
     assert await _states(api, "own") == {"pond-qp-01": "ok", "water-qp-01": "critical"}
     assert await _states(api, "other") == {"sewer-hx-01": "ok"}
+
+
+async def test_a_sensor_the_hub_has_no_verdict_on_is_waiting(api: Api) -> None:
+    """With a hub's start record: not heard since the hub started (inside the offline grace,
+    or never reported), or silent past 3 × interval_s before its offline ticket opens, is
+    "waiting" instead of ok; a ticket's state still wins."""
+    now = time.time_ns()
+    store = SqlRuleStateStore(api.hub.engine)
+    store.save(
+        {
+            HUB_ROW: {"started": now - 2 * HOUR_NS, "intervals": 3.0},
+            ("sewer-hx-01", "sensor.offline"): {"last_ts": now, "seen": now - 60 * S},
+            ("power-qp-02", "sensor.offline"): {"last_ts": now, "seen": now - 3 * HOUR_NS},
+            ("pond-qp-01", "sensor.offline"): {"last_ts": now, "seen": now - 60 * S},
+        }
+    )
+    states = await _states(api)
+    assert states == {
+        "pond-qp-01": "critical",  # its open ticket says more than its presence
+        "water-qp-01": "critical",  # never heard since the hub started, but critical
+        "power-qp-02": "waiting",  # last heard before the hub started
+        "sewer-hx-01": "ok",
+    }
+    assert await _detail_state(api, "power-qp-02") == "waiting"
+    store.save({("sewer-hx-01", "sensor.offline"): {"last_ts": now, "seen": now - 16 * 60 * S}})
+    assert (await _states(api))["sewer-hx-01"] == "waiting"  # silent past 3 × 300 s
+    assert await _detail_state(api, "sewer-hx-01") == "waiting"

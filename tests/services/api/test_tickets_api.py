@@ -79,7 +79,7 @@ async def test_no_mass_assignment(api: Api, path: str, body: dict[str, str]) -> 
         f"/api/v1/tickets/{api.ticket_id}/{path}", headers=api.headers("own"), json=body
     )
     assert r.status_code == 422
-    t = api.hub.tickets.get(api.ticket_id)
+    t = api.hub.tickets.reads.get(api.ticket_id)
     assert (t.status, t.assignee, t.grid, t.severity) == ("open", "w-017", "qp-g1", "critical")
 
 
@@ -133,9 +133,10 @@ async def test_rejections_newest_first_and_bounded(api: Api) -> None:
 
 async def test_health_metrics_and_openapi(api: Api) -> None:
     health = (await api.client.get("/api/v1/healthz")).json()
-    assert health == {"status": "ok", "database": True, "ingest": None}  # no gateway here
+    assert health == {"status": "ok", "database": True, "ingest": None, "registry_version": 1}
     m = await api.client.get("/api/v1/metrics", headers=api.headers("officer"))
     assert m.headers["content-type"].startswith("text/plain")
+    assert "gridwatch_registry_version 1.0" in m.text
     assert 'gridwatch_tickets_active{severity="critical",status="open"} 2.0' in m.text
     spec = (await api.client.get("/openapi.json")).json()
     assert "/api/v1/tickets/{ticket_id}/resolve" in spec["paths"]

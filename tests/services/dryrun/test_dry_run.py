@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.influx.query import InfluxQuery
 from domain.site import Registry
 from services.dryrun import DryRun, DryRunError, Scope, dry_run, parse_sets
-from services.influx.client import InfluxQuery
 from tests.services.trends.conftest import Write, line
 
 NS = 10**9

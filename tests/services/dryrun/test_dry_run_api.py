@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from domain.site import Registry
 from gridwatch.cli import app as cli
-from gridwatch.processes import InfluxDB
+from gridwatch.settings import load_settings
 from services.api.app import create_app
 from services.api.hub import Hub
-from services.api.settings import ApiSettings
+from tests.harness import InfluxDB
 from tests.services.api.conftest import _WithState
 from tests.services.trends.conftest import SITE
 
@@ -26,7 +26,7 @@ async def client(
     influxdb: InfluxDB, influx_db: str, pond_data: None, registry: Registry, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     hubs: list[Hub] = []
-    settings = ApiSettings(
+    settings = load_settings(
         db_url=f"sqlite:///{tmp_path / 'gw.db'}",
         site="",
         influx_url=influxdb.url,

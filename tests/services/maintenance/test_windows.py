@@ -14,10 +14,11 @@ from domain.catalog import Kind
 from domain.measurement import Measurement
 from services.alarms import Alarms
 from services.db.engine import open_database
-from services.maintenance import MaintenanceError, MaintenanceStore, NotYourGrid, WindowNotFound
+from services.maintenance import MaintenanceError, MaintenanceStore, WindowNotFound
 from services.notify.dispatcher import Dispatcher
 from services.rules import MemoryRuleStateStore, RuleEngine, load_rules
-from services.tickets.service import TicketFilter, TicketService
+from services.tickets.reads import TicketFilter
+from services.tickets.service import TicketService
 from tests.services.tickets.site import HOUR, T0, registry
 
 MIN = HOUR // 60
@@ -75,7 +76,7 @@ async def feed(hub: Hub, start: int, stop: int, value: float, every: int = 5 * M
 
 
 def pond_tickets(hub: Hub) -> list[int]:
-    return [t.id for t in hub.tickets.find(TicketFilter(sensor=POND))]
+    return [t.id for t in hub.tickets.reads.find(TicketFilter(sensor=POND))]
 
 
 async def test_no_ticket_during_window_and_the_problem_opens_after_with_its_true_start(
@@ -90,8 +91,10 @@ async def test_no_ticket_during_window_and_the_problem_opens_after_with_its_true
     assert w.suppressed == 2
 
     await feed(hub, T0 + 3 * HOUR, T0 + 3 * HOUR + 10 * MIN, 1.5)
-    found = {t.rule: t for t in hub.tickets.find(TicketFilter(sensor=POND))}
-    assert sorted(found) == ["pond.black_odorous", "pond.low_oxygen"]
+    found = {t.rule: t for t in hub.tickets.reads.find(TicketFilter(sensor=POND))}
+    # precedence (issue 16): the grade taken from the same oxygen readings is a note on the
+    # low-oxygen ticket, not a second ticket (it was ["pond.black_odorous", "pond.low_oxygen"])
+    assert sorted(found) == ["pond.low_oxygen"]
     t = found["pond.low_oxygen"]
     assert t.severity == "critical"
     assert t.opened_at is not None
@@ -100,24 +103,26 @@ async def test_no_ticket_during_window_and_the_problem_opens_after_with_its_true
 
 async def test_without_window_the_same_data_opens_a_ticket_after_one_hour(hub: Hub) -> None:
     await feed(hub, T0, T0 + 70 * MIN, 1.5)
-    rules = sorted(t.rule for t in hub.tickets.find(TicketFilter(sensor=POND)))
-    assert rules == ["pond.black_odorous", "pond.low_oxygen"]
+    found = hub.tickets.reads.find(TicketFilter(sensor=POND))
+    assert sorted(t.rule for t in found) == ["pond.low_oxygen"]  # was + pond.black_odorous
+    t = hub.tickets.reads.get(found[0].id)  # precedence: the grade is a note on it
+    assert any("also meets light black-odorous" in e.note for e in t.events)
 
 
 async def test_timeline_of_an_active_ticket_says_maintenance_started_and_ended(hub: Hub) -> None:
     await feed(hub, T0, T0 + 70 * MIN, 1.5)  # tickets open before any window
-    before, _ = hub.tickets.find(TicketFilter(sensor=POND))
+    [before] = hub.tickets.reads.find(TicketFilter(sensor=POND))  # precedence: one, not two
     start = T0 + 75 * MIN
     hub.windows.create(POND, start, start + HOUR, "清淤", "li-ming", None)
     await feed(hub, T0 + 70 * MIN, start + 2 * HOUR, 1.5)
-    t = hub.tickets.get(before.id)
+    t = hub.tickets.reads.get(before.id)
     notes = [e.note for e in t.events if e.kind == "maintenance"]
     assert len(notes) == 2
     assert "under maintenance until" in notes[0]
     assert "清淤" in notes[0]
     assert "maintenance ended; 0 new alarm(s) held back" in notes[1]
     assert [e.actor for e in t.events if e.kind == "maintenance"] == ["li-ming", "li-ming"]
-    assert len(pond_tickets(hub)) == 2  # the active tickets kept updating, no new one
+    assert len(pond_tickets(hub)) == 1  # the active ticket kept updating, no new one
 
 
 async def test_a_window_ended_early_stops_suppressing(hub: Hub) -> None:
@@ -128,13 +133,15 @@ async def test_a_window_ended_early_stops_suppressing(hub: Hub) -> None:
     assert ended.end_ns == T0 + 30 * MIN
     assert ended.ended_by == "li-ming"
     await feed(hub, T0 + 30 * MIN, T0 + 70 * MIN, 1.5)
-    [t] = hub.tickets.find(TicketFilter(sensor=POND, status=None, kind=None, severity="critical"))
+    [t] = hub.tickets.reads.find(
+        TicketFilter(sensor=POND, status=None, kind=None, severity="critical")
+    )
     assert t.opened_at is not None
     assert int(t.opened_at.timestamp()) * 10**9 == T0
 
 
 def test_crews_act_on_their_own_grids_only(hub: Hub) -> None:
-    with pytest.raises(NotYourGrid):
+    with pytest.raises(MaintenanceError, match="no sensor 'pond-qp-01' in your grid cells"):
         hub.windows.create(POND, T0, T0 + HOUR, "", "zhang-wei", frozenset({"hx-g1"}))
     w = hub.windows.create(POND, T0, T0 + HOUR, "", "li-ming", frozenset({"qp-g1"}))
     with pytest.raises(WindowNotFound):

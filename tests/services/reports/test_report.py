@@ -3,6 +3,8 @@ SQLite ticket database; every number asserted was worked out by hand from the da
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,18 +13,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
+from PIL import Image
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from adapters.influx.query import InfluxQuery
 from domain.breach import Breach, Change, Severity
 from domain.site import Registry
 from gridwatch.commands.report import write_report
-from gridwatch.processes import InfluxDB
-from services.api.settings import ApiSettings
+from gridwatch.settings import load_settings
 from services.db.engine import open_database
-from services.influx.client import InfluxQuery
+from services.db.models import Ticket
+from services.photos.images import THUMB_SIDE
+from services.photos.store import PhotoStore
 from services.reports import ReportData, collect, find_browser, render, to_pdf
+from services.reports.data import PHOTOS_PER_TICKET
 from services.tickets.service import TicketService
 from services.trends.service import Trends
+from tests.harness import InfluxDB
 from tests.services.trends.conftest import Write, line
 
 NS = 10**9
@@ -35,10 +43,17 @@ NOW = D0 + 100 * HOUR
 
 def pond_day(day: int, do: float, nh3n: float) -> list[str]:
     return [
-        line("pond", "pond-a", D0 + day * 24 * HOUR + h * HOUR, do=do, nh3n=nh3n, orp=150.0,
-             transparency=60.0)
+        line(
+            "pond",
+            "pond-a",
+            D0 + day * 24 * HOUR + h * HOUR,
+            do=do,
+            nh3n=nh3n,
+            orp=150.0,
+            transparency=60.0,
+        )
         for h in (2, 8, 14, 20)
-    ]  # fmt: skip
+    ]
 
 
 def crafted() -> list[str]:
@@ -91,19 +106,19 @@ def db(tmp_path: Path, registry: Registry) -> Iterator[Engine]:
         return n.ticket.id
 
     old = open_("tap-1", "water.chlorine_low", D0 - 10 * HOUR)
-    svc.resolve(old, "li-ming", "", None)
+    svc.actions.resolve(old, "li-ming", "", None)
     a = open_("pond-a", "pond.low_oxygen", D0 + HOUR)
     created = clock.now
     clock.now = created + 10 * MIN
-    svc.acknowledge(a, "li-ming", None)
+    svc.actions.acknowledge(a, "li-ming", None)
     clock.now = created + HOUR
-    svc.resolve(a, "li-ming", "aerator fixed", None)
+    svc.actions.resolve(a, "li-ming", "aerator fixed", None)
     b = open_("tx-1", "power.voltage", D0 + 25 * HOUR)
     clock.now += 30 * MIN
-    svc.acknowledge(b, "li-ming", None)
+    svc.actions.acknowledge(b, "li-ming", None)
     c = open_("pond-a", "pond.black_odorous", D0 + 50 * HOUR)
     clock.now += 2 * HOUR
-    svc.resolve(c, "wang-fang", "", None)
+    svc.actions.resolve(c, "wang-fang", "", None)
     yield engine
     engine.dispose()
 
@@ -190,7 +205,7 @@ async def test_cli_path_writes_html_and_a_pdf(
     if find_browser() is None:
         pytest.fail("no Chromium to print the PDF with: apt-get install chromium (make test does)")
     await write(crafted())
-    settings = ApiSettings(
+    settings = load_settings(
         site="unused", influx_url=influxdb.url, influx_db=influx_db, db_url=str(db.url)
     )
     out = tmp_path / "out" / "report.html"
@@ -200,3 +215,63 @@ async def test_cli_path_writes_html_and_a_pdf(
     assert "85.7%" in out.read_text(encoding="utf-8")
     pdf = to_pdf(out, out.with_suffix(".pdf"))
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def jpeg(w: int, h: int, color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (w, h), color).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+async def test_resolved_tickets_photos_are_thumbnails_inside_the_file(
+    influx: InfluxQuery, db: Engine, registry: Registry
+) -> None:
+    with Session(db) as s:
+        ids = {(t.rule, t.status): t.id for t in s.scalars(select(Ticket))}
+    aerator = ids[("pond.low_oxygen", "resolved")]
+    odour = ids[("pond.black_odorous", "resolved")]
+    still_open = ids[("power.voltage", "acknowledged")]
+    store = PhotoStore(db, budget_bytes=10**8, max_side=2048)
+    first = store.add(aerator, "li-ming", jpeg(1200, 900, (200, 30, 30)), None)
+    for i in range(PHOTOS_PER_TICKET + 2):  # two past the cap
+        store.add(odour, "wang-fang", jpeg(400, 300, (10, 20 * i, 200)), None)
+    store.add(still_open, "li-ming", jpeg(400, 300, (0, 0, 0)), None)  # not resolved: left out
+
+    d = await report_data(influx, db, registry)
+    assert [(p.ticket_id, len(p.thumbs), p.total) for p in d.photos] == [
+        (aerator, 1, 1),
+        (odour, PHOTOS_PER_TICKET, PHOTOS_PER_TICKET + 2),
+    ]
+    html = render(d)
+    srcs = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"', html)
+    assert len(srcs) == 1 + PHOTOS_PER_TICKET
+    stored = store.read(first.id, None, thumb=True)
+    assert base64.b64decode(srcs[0]) == stored  # the stored thumbnail, not the full image
+    with Image.open(io.BytesIO(base64.b64decode(srcs[0]))) as im:
+        assert im.format == "JPEG"
+        assert max(im.size) == THUMB_SIDE
+        assert im.getpixel((im.width // 2, im.height // 2))[0] > 150  # the red photo
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert f"#{aerator} · pond-a · pond.low_oxygen" in text
+    assert "+2 张 / more" in text
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+    # Everything else is as without photos: the photos block is the only difference.
+    d.photos = []
+    plain = render(d)
+    assert "<img" not in plain
+    block = re.search(
+        r"<h3>已解决工单的照片 / Photos of resolved tickets</h3>.*?(?=</section>)", html
+    )
+    assert block is not None
+    assert html.replace(block.group(0), "") == plain
+
+
+async def test_a_report_without_photos_has_no_photo_block(
+    influx: InfluxQuery, db: Engine, registry: Registry
+) -> None:
+    d = await report_data(influx, db, registry)
+    assert d.photos == []
+    html = render(d)
+    assert "<img" not in html
+    assert "Photos of resolved tickets" not in html

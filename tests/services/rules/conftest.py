@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from domain.breach import Breach, Change
 from domain.catalog import Kind
 from domain.measurement import Measurement
 from domain.site import Registry, parse_site
-from services.rules import RuleBook, RuleEngine, load_rules
+from services.db.engine import open_database
+from services.db.models import RuleState
+from services.db.rule_state import SqlRuleStateStore
+from services.rules import MemoryRuleStateStore, RuleBook, RuleEngine, load_rules
+from services.rules.state import RuleStateStore
 
 NS = 1_000_000_000
 T0 = 1_750_000_000 * NS  # 2025-06-15T15:06:40Z, a fixed event-time origin
@@ -102,3 +107,24 @@ def changes(breaches: Iterable[Breach], rule: str | None = None) -> list[Change]
         for b in breaches
         if b.change is not Change.HOLDING and (rule is None or b.rule == rule)
     ]
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def new_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], RuleStateStore]]:
+    """Empty rule-state stores for the restart tests: each test runs on the in-memory store
+    and on the SQL one the hub uses (a SQLite file), so a restart judges exactly as before
+    through the real encoding and the real load."""
+    if request.param == "memory":
+        yield MemoryRuleStateStore
+        return
+    engine = open_database(f"sqlite:///{tmp_path_factory.mktemp('rule-state') / 'state.db'}")
+
+    def fresh() -> RuleStateStore:
+        with engine.begin() as c:
+            c.execute(delete(RuleState))
+        return SqlRuleStateStore(engine)
+
+    yield fresh
+    engine.dispose()

@@ -7,7 +7,8 @@ import random
 from collections.abc import Callable
 
 from domain.breach import Change
-from services.rules import MemoryRuleStateStore, RuleEngine
+from services.rules import RuleEngine
+from services.rules.state import RuleStateStore
 from tests.services.rules.conftest import HOUR, MIN, T0, changes, feed, reading
 
 R, C = Change.RAISED, Change.CLEARED
@@ -57,8 +58,9 @@ def test_a_shuffled_batch_of_cached_readings_raises_once_at_the_first_breach(
 
 def test_restart_mid_pending_resumes_the_pending_duration(
     make_engine: Callable[..., RuleEngine],
+    new_store: Callable[[], RuleStateStore],
 ) -> None:
-    store = MemoryRuleStateStore()
+    store = new_store()
     series = low_oxygen_episode()
     first = make_engine()
     assert feed(first, "pond-01", series[:8]) == []  # 35 min pending
@@ -71,10 +73,11 @@ def test_restart_mid_pending_resumes_the_pending_duration(
 
 def test_restart_gives_the_same_breaches_as_one_run(
     make_engine: Callable[..., RuleEngine],
+    new_store: Callable[[], RuleStateStore],
 ) -> None:
     series = low_oxygen_episode()
     one_run = feed(make_engine(), "pond-01", series)
-    store = MemoryRuleStateStore()
+    store = new_store()
     out = []
     engine = make_engine()
     for i, item in enumerate(series):
@@ -85,8 +88,10 @@ def test_restart_gives_the_same_breaches_as_one_run(
     assert out == one_run
 
 
-def test_replay_after_restart_yields_nothing_new(make_engine: Callable[..., RuleEngine]) -> None:
-    store = MemoryRuleStateStore()
+def test_replay_after_restart_yields_nothing_new(
+    make_engine: Callable[..., RuleEngine], new_store: Callable[[], RuleStateStore]
+) -> None:
+    store = new_store()
     engine = make_engine()
     feed(engine, "pond-01", low_oxygen_episode()[:20])
     store.save(engine.changes())

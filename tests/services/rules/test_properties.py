@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.breach import Breach, Change
-from services.rules import MemoryRuleStateStore, RuleEngine
+from services.rules import RuleEngine
+from services.rules.state import RuleStateStore
 from tests.services.rules.conftest import MIN, T0, feed
 
 Series = list[tuple[int, dict[str, float]]]
@@ -96,10 +97,13 @@ def test_late_old_readings_never_raise_in_the_past(
 @SETTINGS
 @given(series(max_size=40), st.sets(st.integers(0, 39), max_size=4))
 def test_restarts_from_persisted_state_change_nothing(
-    make_engine: Callable[..., RuleEngine], s: Series, restarts: set[int]
+    make_engine: Callable[..., RuleEngine],
+    new_store: Callable[[], RuleStateStore],
+    s: Series,
+    restarts: set[int],
 ) -> None:
     one_run = feed(make_engine(), "pond-01", s)
-    store = MemoryRuleStateStore()
+    store = new_store()
     engine = make_engine()
     got: list[Breach] = []
     for i, item in enumerate(s):

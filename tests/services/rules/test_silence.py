@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from domain.breach import Breach, Change
-from services.rules import MemoryRuleStateStore, RuleEngine
+from services.rules import RuleEngine
+from services.rules.state import RuleStateStore
 from tests.services.rules.conftest import MIN, T0, reading
 
 R, C = Change.RAISED, Change.CLEARED
@@ -98,8 +99,9 @@ def test_incident_clears_when_most_return_and_the_rest_go_offline_alone(
 
 def test_restart_gives_a_grace_period_and_keeps_an_open_incident(
     make_engine: Callable[..., RuleEngine],
+    new_store: Callable[[], RuleStateStore],
 ) -> None:
-    store = MemoryRuleStateStore()
+    store = new_store()
     first = make_engine()
     run(first, T0, 30, everyone_but(*HUASHAN))
     store.save(first.changes())

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.breach import Change, Severity
-from services.rules import MemoryRuleStateStore, RuleEngine
+from services.rules import RuleEngine
+from services.rules.state import RuleStateStore
 from tests.services.rules.conftest import HOUR, MIN, NS, T0, changes, feed
 
 R, H, E, C = Change.RAISED, Change.HOLDING, Change.ESCALATED, Change.CLEARED
@@ -190,13 +191,14 @@ def test_implausible_metric_does_not_hide_behind_good_other_metrics(
 
 def test_a_stuck_run_survives_a_restart_with_its_count(
     make_engine: Callable[..., RuleEngine],
+    new_store: Callable[[], RuleStateStore],
 ) -> None:
     """The runs of every watched metric are persisted as {metric: [value, since, count]}; a
     restart continues them, so the 45th sample still raises at the 45th reading."""
     series = [(T0 + i * 5 * MIN, {"do": 7.0, "ph": 7.0 + i / 20}) for i in range(45)]
     first = make_engine()
     assert feed(first, "pond-01", series[:30]) == []
-    store = MemoryRuleStateStore()
+    store = new_store()
     store.save(first.changes())
     row = store.load()[("pond-01", "sensor.stuck")]
     assert row["runs"] == {"do": [7.0, T0, 30], "ph": [series[29][1]["ph"], T0 + 29 * 5 * MIN, 1]}

@@ -11,7 +11,8 @@ from domain.breach import Breach, Change, Severity
 from domain.site import Registry
 from services.db.models import Ticket
 from services.tickets.errors import TicketConflict, TicketNotFound
-from services.tickets.service import TicketFilter, TicketService
+from services.tickets.reads import TicketFilter
+from services.tickets.service import TicketService
 from tests.services.tickets.site import HOUR, T0, low_do
 
 
@@ -22,7 +23,7 @@ def svc(engine: Engine, site: Registry) -> TicketService:
 
 
 def events(svc: TicketService, ticket_id: int) -> list[str]:
-    return [e.kind for e in svc.get(ticket_id).events]
+    return [e.kind for e in svc.reads.get(ticket_id).events]
 
 
 def test_raise_opens_a_routed_ticket_with_a_readable_summary(svc: TicketService) -> None:
@@ -51,7 +52,7 @@ def test_redelivered_breach_changes_nothing(svc: TicketService) -> None:
     [n] = svc.apply(b)
     assert svc.apply(b) == []
     assert svc.apply(low_do(Change.HOLDING, at=T0 + HOUR // 2)) == []  # older: ignored
-    assert len(svc.find(TicketFilter())) == 1
+    assert len(svc.reads.find(TicketFilter())) == 1
     assert events(svc, n.ticket.id) == ["opened"]
 
 
@@ -65,7 +66,7 @@ def test_holding_tracks_peak_and_escalation_stays_on_the_same_ticket(svc: Ticket
     assert esc.event == "escalated"
     assert esc.ticket.id == n.ticket.id
     svc.apply(low_do(Change.HOLDING, at=T0 + 4 * HOUR, value=1.8))
-    t = svc.get(n.ticket.id)
+    t = svc.reads.get(n.ticket.id)
     assert (t.severity, t.first_value, t.peak_value, t.last_value) == ("critical", 2.6, 1.1, 1.8)
     assert t.threshold == 2.0  # the critical limit now
     assert events(svc, t.id) == ["opened", "escalated"]
@@ -80,17 +81,20 @@ def test_recovery_then_retrigger_counts_occurrences(svc: TicketService) -> None:
     assert svc.apply(low_do(Change.CLEARED, at=T0 + 2 * HOUR, value=4.0)) == []
     notices = svc.apply(low_do(Change.RAISED, at=T0 + 3 * HOUR, since=T0 + 3 * HOUR))
     assert [x.event for x in notices] == ["retriggered"]
-    t = svc.get(n.ticket.id)
+    t = svc.reads.get(n.ticket.id)
     assert (t.occurrences, t.recovered) == (2, False)
-    assert len(svc.find(TicketFilter())) == 1
+    assert len(svc.reads.find(TicketFilter())) == 1
 
 
 def test_crew_acknowledges_comments_and_resolves(svc: TicketService) -> None:
     [n] = svc.apply(low_do(Change.RAISED, at=T0 + HOUR))
     tid = n.ticket.id
-    assert svc.acknowledge(tid, "li-ming", frozenset({"qp-g1"})).ticket.status == "acknowledged"
-    svc.comment(tid, "li-ming", "去现场了", frozenset({"qp-g1"}))
-    done = svc.resolve(tid, "li-ming", "增氧机已修好", frozenset({"qp-g1"})).ticket
+    assert (
+        svc.actions.acknowledge(tid, "li-ming", frozenset({"qp-g1"})).ticket.status
+        == "acknowledged"
+    )
+    svc.actions.comment(tid, "li-ming", "去现场了", frozenset({"qp-g1"}))
+    done = svc.actions.resolve(tid, "li-ming", "增氧机已修好", frozenset({"qp-g1"})).ticket
     assert done.status == "resolved"
     assert done.resolved_at is not None
     kinds = [(e.kind, e.actor, e.note) for e in done.events]
@@ -101,25 +105,25 @@ def test_crew_acknowledges_comments_and_resolves(svc: TicketService) -> None:
         ("resolved", "li-ming", "增氧机已修好"),
     ]
     with pytest.raises(TicketConflict):
-        svc.resolve(tid, "li-ming", "", None)
+        svc.actions.resolve(tid, "li-ming", "", None)
     with pytest.raises(TicketConflict):
-        svc.acknowledge(tid, "li-ming", None)
+        svc.actions.acknowledge(tid, "li-ming", None)
 
 
 def test_crew_of_another_grid_cannot_see_or_touch(svc: TicketService) -> None:
     [n] = svc.apply(low_do(Change.RAISED, at=T0 + HOUR))
     other = frozenset({"hx-g1"})
     with pytest.raises(TicketNotFound):
-        svc.get(n.ticket.id, other)
+        svc.reads.get(n.ticket.id, other)
     with pytest.raises(TicketNotFound):
-        svc.resolve(n.ticket.id, "zhang-wei", "", other)
-    assert svc.find(TicketFilter(grids=other)) == []
-    assert svc.get(n.ticket.id).status == "open"
+        svc.actions.resolve(n.ticket.id, "zhang-wei", "", other)
+    assert svc.reads.find(TicketFilter(grids=other)) == []
+    assert svc.reads.get(n.ticket.id).status == "open"
 
 
 def test_violation_after_resolve_opens_a_new_linked_ticket(svc: TicketService) -> None:
     [n] = svc.apply(low_do(Change.RAISED, at=T0 + HOUR))
-    svc.resolve(n.ticket.id, "li-ming", "", None)
+    svc.actions.resolve(n.ticket.id, "li-ming", "", None)
     # a redelivered or older breach never reopens the resolved ticket
     assert svc.apply(low_do(Change.RAISED, at=T0 + HOUR)) == []
     assert svc.apply(low_do(Change.HOLDING, at=T0 + HOUR - 1)) == []
@@ -131,12 +135,12 @@ def test_violation_after_resolve_opens_a_new_linked_ticket(svc: TicketService) -
     assert t.opened_at is not None
     assert t.opened_at.timestamp() == (T0 + 2 * HOUR) / 1e9
     assert t.events[0].note == f"follows #{n.ticket.id}"
-    assert [x.id for x in svc.find(TicketFilter(status="active"))] == [t.id]
+    assert [x.id for x in svc.reads.find(TicketFilter(status="active"))] == [t.id]
 
 
 def test_clear_without_a_ticket_does_nothing(svc: TicketService) -> None:
     assert svc.apply(low_do(Change.CLEARED, at=T0)) == []
-    assert svc.find(TicketFilter()) == []
+    assert svc.reads.find(TicketFilter()) == []
 
 
 def test_unknown_sensor_is_counted_not_ticketed(svc: TicketService) -> None:
@@ -151,7 +155,7 @@ def test_unacknowledged_ticket_escalates_to_the_supervisor_once(
     svc = TicketService(engine, site, ack_timeout_s=1800, clock=lambda: now[0])
     [a] = svc.apply(low_do(Change.RAISED, at=T0 - HOUR))
     [b] = svc.apply(low_do(Change.RAISED, at=T0 - HOUR, sensor="water-qp-01"))
-    svc.acknowledge(b.ticket.id, "li-ming", None)
+    svc.actions.acknowledge(b.ticket.id, "li-ming", None)
     assert svc.tick(T0 + 1799 * 10**9) == []
     [esc] = svc.tick(T0 + 1800 * 10**9)
     assert esc.event == "escalated_to_supervisor"

@@ -17,14 +17,21 @@ from sqlalchemy.orm import Session
 
 from domain.breach import Change
 from domain.topics import tickets
-from gridwatch.processes import Mosquitto
 from services.db.engine import open_database
 from services.db.models import DeliveryFailure
 from services.notify.dispatcher import Dispatcher
 from services.notify.mqtt import MqttChannel
-from services.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookChannel, verify
+from services.notify.receiver import WebhookRejected, WebhookReplayed, WebhookVerifier
+from services.notify.webhook import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookChannel,
+    sign,
+)
 from services.tickets.schemas import Notice
 from services.tickets.service import TicketService
+from tests.harness import Mosquitto
 from tests.services.tickets.site import HOUR, T0, low_do, registry
 
 SECRET = "s3cret-for-tests"
@@ -83,8 +90,9 @@ async def test_webhook_is_signed_and_retried(receiver: Receiver, tmp_path: Path)
         await hook.send(notice)
     assert len(receiver.got) == 3  # 503, 500, then delivered
     headers, body = receiver.got[-1]
-    assert verify(SECRET, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
-    assert not verify("wrong", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+    assert WebhookVerifier(SECRET).check(headers, body) == headers[DELIVERY_HEADER]
+    with pytest.raises(WebhookRejected, match="bad signature"):
+        WebhookVerifier("wrong").check(headers, body)
     assert json.loads(body)["ticket"]["id"] == notice.ticket.id
     assert (hook.sent, hook.retries, hook.failed) == (1, 2, 0)
 
@@ -112,8 +120,8 @@ async def test_ticket_events_are_published_per_grid(mosquitto: Mosquitto, tmp_pa
         async with MqttChannel(mosquitto.url) as mqtt, Dispatcher([mqtt]) as dispatcher:
             dispatcher.submit([opened])
             # a comment is not worth a notification: it must not be published
-            dispatcher.submit([svc.comment(opened.ticket.id, "li-ming", "x", None)])
-            dispatcher.submit([svc.resolve(opened.ticket.id, "li-ming", "ok", None)])
+            dispatcher.submit([svc.actions.comment(opened.ticket.id, "li-ming", "x", None)])
+            dispatcher.submit([svc.actions.resolve(opened.ticket.id, "li-ming", "ok", None)])
             await dispatcher.join()
         got = []
         async with asyncio.timeout(5):
@@ -127,3 +135,126 @@ async def test_ticket_events_are_published_per_grid(mosquitto: Mosquitto, tmp_pa
     ]
     assert got[1][1]["ticket"]["status"] == "resolved"
     assert mqtt.sent == 2
+
+
+class _Hanging(BaseHTTPRequestHandler):
+    """A webhook receiver that takes the request and never answers (until the test ends)."""
+
+    server: HangingReceiver
+
+    def do_POST(self) -> None:
+        self.server.posts += 1
+        self.server.release.wait(60)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class HangingReceiver(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Hanging)
+        self.release = threading.Event()
+        self.posts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingReceiver]:
+    server = HangingReceiver()
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_hanging_webhook_does_not_hold_back_mqtt_notices(
+    mosquitto: Mosquitto, hanging: HangingReceiver, tmp_path: Path
+) -> None:
+    """Each channel has its own lane: with the webhook stuck in its (real, 5 s) timeout and
+    retries, every MQTT notice still goes out at once."""
+    svc, opened = _opened(tmp_path)
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port) as sub:
+        await sub.subscribe(tickets("qp-g1"), qos=1)
+        async with (
+            WebhookChannel([hanging.url], SECRET, engine=svc.engine) as hook,
+            MqttChannel(mosquitto.url) as mqtt,
+            Dispatcher([hook, mqtt], drain_s=0.1) as dispatcher,
+        ):
+            dispatcher.submit([opened])
+            dispatcher.submit([svc.actions.resolve(opened.ticket.id, "li-ming", "ok", None)])
+            [again] = svc.apply(low_do(Change.RAISED, at=T0 + 2 * HOUR))
+            dispatcher.submit([again])
+            got = []
+            async with asyncio.timeout(3):
+                async for msg in sub.messages:
+                    got.append(json.loads(bytes(msg.payload))["event"])  # type: ignore[arg-type]
+                    if len(got) == 3:
+                        break
+            assert got == ["opened", "resolved", "opened"]
+            assert hanging.posts == 1  # the webhook is still waiting on its first notice
+            assert hook.sent == 0
+
+
+@pytest.mark.parametrize("receiver", [[503, 500]], indirect=True)
+async def test_a_receiver_takes_each_delivery_once_and_fresh(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """Retries of one delivery carry its one id, so the receiver takes it once; a captured
+    request replayed (inside the window or after it) or altered is refused."""
+    svc, notice = _opened(tmp_path)
+    async with WebhookChannel([receiver.url], SECRET, engine=svc.engine, backoff_s=0.01) as hook:
+        await hook.send(notice)
+        await hook.send(notice)  # the same notice again is a new delivery
+    first, retry, last, again = receiver.got
+    assert first[0][DELIVERY_HEADER] == retry[0][DELIVERY_HEADER] == last[0][DELIVERY_HEADER]
+    assert again[0][DELIVERY_HEADER] != first[0][DELIVERY_HEADER]
+
+    v = WebhookVerifier(SECRET)
+    assert v.check(*first) == first[0][DELIVERY_HEADER]
+    for seen in (first, retry, last):  # a replay, or a retry of what already arrived
+        with pytest.raises(WebhookReplayed):
+            v.check(*seen)
+    assert v.check(*again) == again[0][DELIVERY_HEADER]
+
+    headers, body = again
+    sent_at = int(headers[TIMESTAMP_HEADER])
+    for skew in (-301, 301):  # captured and replayed later, or stamped ahead
+        late = WebhookVerifier(SECRET, clock=lambda skew=skew: sent_at + skew)
+        with pytest.raises(WebhookRejected, match="off"):
+            late.check(headers, body)
+    fresh = WebhookVerifier(SECRET)
+    for forged in (
+        (headers, body.replace(b'"opened"', b'"resolved"')),
+        ({**headers, DELIVERY_HEADER: "0" * 32}, body),  # a new id to slip past the dedupe
+        ({**headers, TIMESTAMP_HEADER: str(sent_at + 1)}, body),
+        ({k: v for k, v in headers.items() if k != DELIVERY_HEADER}, body),
+    ):
+        with pytest.raises(WebhookRejected) as e:
+            fresh.check(*forged)
+        assert not isinstance(e.value, WebhookReplayed)
+
+
+def test_a_receiver_forgets_old_ids_within_its_bounds() -> None:
+    now = [1_000_000.0]
+    v = WebhookVerifier(SECRET, remember_s=60, max_ids=3, clock=lambda: now[0])
+
+    def delivery(i: int) -> tuple[dict[str, str], bytes]:
+        ts, d, body = str(int(now[0])), f"{i:032x}", b"{}"
+        return {
+            TIMESTAMP_HEADER: ts,
+            DELIVERY_HEADER: d,
+            SIGNATURE_HEADER: sign(SECRET, ts, d, body),
+        }, body
+
+    for i in range(5):
+        v.check(*delivery(i))
+    assert len(v._seen) == 3  # bounded: the oldest are forgotten
+    with pytest.raises(WebhookReplayed):
+        v.check(*delivery(4))

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from domain.breach import Change
 from services.db.engine import open_database
+from services.tickets.reads import TicketFilter
 from services.tickets.schemas import Notice
-from services.tickets.service import TicketFilter, TicketService
+from services.tickets.service import TicketService
 from tests.services.tickets.site import HOUR, T0, low_do, registry
 
 
@@ -29,7 +30,7 @@ def test_two_engines_racing_open_one_ticket(pg_url: str) -> None:
     try:
         with ThreadPoolExecutor(2) as pool:
             results = [f.result() for f in [pool.submit(hub, s) for s in services]]
-        tickets = services[0].find(TicketFilter())
+        tickets = services[0].reads.find(TicketFilter())
         assert sorted(t.sensor for t in tickets) == ["pond-qp-01", "water-qp-01"]
         opened = [n for r in results for n in r if n.event == "opened"]
         assert len(opened) == 2  # exactly one process announced each ticket

@@ -16,7 +16,8 @@ from domain.breach import Breach, Change, Severity
 from services.db.engine import open_database
 from services.db.models import Ticket
 from services.tickets.errors import TicketConflict
-from services.tickets.service import TicketFilter, TicketService
+from services.tickets.reads import TicketFilter
+from services.tickets.service import TicketService
 from tests.services.tickets.site import T0, low_do, registry
 
 SENSORS = ("pond-qp-01", "water-qp-01")
@@ -62,13 +63,13 @@ class TicketMachine(RuleBasedStateMachine):
 
     @rule(sensor=st.sampled_from(SENSORS), resolve=st.booleans())
     def crew(self, sensor: str, resolve: bool) -> None:
-        active = self.svc.find(TicketFilter(status="active", sensor=sensor))
+        active = self.svc.reads.find(TicketFilter(status="active", sensor=sensor))
         for t in active:
             try:
                 if resolve:
-                    self.svc.resolve(t.id, "crew", "done", None)
+                    self.svc.actions.resolve(t.id, "crew", "done", None)
                 else:
-                    self.svc.acknowledge(t.id, "crew", None)
+                    self.svc.actions.acknowledge(t.id, "crew", None)
             except TicketConflict:
                 raise AssertionError("an active ticket refused a crew action") from None
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
+from adapters.influx.query import InfluxQuery
 from domain.site import Registry, parse_site
-from gridwatch.processes import InfluxDB
-from services.influx.client import InfluxQuery
+from tests.harness import InfluxDB
 
 Write = Callable[[list[str]], Awaitable[None]]
 

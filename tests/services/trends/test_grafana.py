@@ -21,17 +21,17 @@ import httpx
 import pytest
 import yaml
 
+from adapters.influx.lineprotocol import encode_lines
+from adapters.influx.query import InfluxQuery
+from adapters.influx.retention import backfill_rollup, ensure_retention
 from domain import topics
 from domain.catalog import Kind
 from domain.site import Registry, Site, load_site
 from gateway.ingest import ingest
-from gateway.lineprotocol import encode_lines
-from gridwatch.processes import InfluxDB
-from services.influx.client import InfluxQuery
-from services.influx.retention import backfill_rollup, ensure_retention
 from simulators import demo
 from simulators.scenario import load_scenario
 from simulators.simulation import Simulation
+from tests.harness import InfluxDB
 
 GRAFANA = Path(__file__).parents[3] / "dashboards" / "grafana"
 BOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
@@ -59,7 +59,7 @@ class Simulated:
 @pytest.fixture(scope="module")
 def simulated() -> Simulated:
     """Storm-night over the demo site, started a day ago and run to now without a broker: each
-    telemetry message goes through gateway.ingest and gateway.lineprotocol (pure, ~1 s)."""
+    telemetry message goes through gateway.ingest and adapters.influx.lineprotocol (pure, ~1 s)."""
     site = load_site(demo.SITE)
     scenario, _ = load_scenario(demo.scenario_path("storm-night"), site)
     registry = Registry(site)

@@ -7,16 +7,18 @@ from datetime import date
 
 import pytest
 
+from adapters.influx.query import InfluxQuery
+from adapters.influx.retention import Layout
 from domain.site import Registry
-from services.influx.client import InfluxQuery
-from services.influx.retention import Layout
 from services.trends.calendar import pond_calendars
 from services.trends.completeness import completeness
 from services.trends.errors import RangeError, UnknownSeries
 from services.trends.ponds import pond_status
 from services.trends.power import voltage_qualification
+from services.trends.query import TrendQuery
 from services.trends.sewer import sewer_events
 from services.trends.standards import WaterClass
+from services.trends.store import TrendStore
 from services.trends.water import chlorine_compliance, night_flow
 from tests.services.trends.conftest import Write, line
 
@@ -25,6 +27,15 @@ H = 3600 * NS
 DAY = 24 * H
 T0 = 1_709_481_600 * NS
 RAW = Layout()
+
+
+def ask(
+    influx: InfluxQuery, registry: Registry, start: int, stop: int, now: int, **scope: str
+) -> tuple[TrendStore, TrendQuery]:
+    """The store (raw readings only) and the query an indicator is asked with."""
+    return TrendStore(influx, RAW, registry), TrendQuery(
+        start_ns=start, stop_ns=stop, now_ns=now, **scope
+    )
 
 
 def pond(t: int, sensor: str = "pond-a", **v: float) -> str:
@@ -53,7 +64,7 @@ async def test_pond_grade_and_class_per_local_day(
 ) -> None:
     await _pond_days(write)
     now = T0 + 3 * DAY
-    s = await pond_status(influx, registry, RAW, "pond-a", T0, T0 + 3 * DAY, now)
+    s = await pond_status(*ask(influx, registry, T0, T0 + 3 * DAY, now, sensor="pond-a"))
     assert [(d.day, d.grade, d.water_class) for d in s.days] == [
         (date(2024, 3, 4), "light", WaterClass.WORSE_THAN_V),
         (date(2024, 3, 5), "none", WaterClass.II),
@@ -69,21 +80,21 @@ async def test_pond_now_ignores_readings_older_than_a_day(
     influx: InfluxQuery, write: Write, registry: Registry
 ) -> None:
     await _pond_days(write)
-    s = await pond_status(influx, registry, RAW, "pond-a", T0, T0 + DAY, T0 + 10 * DAY)
+    s = await pond_status(*ask(influx, registry, T0, T0 + DAY, T0 + 10 * DAY, sensor="pond-a"))
     assert s.now.grade is None
     assert s.now.values == {}
 
 
 async def test_pond_status_refuses_other_kinds(influx: InfluxQuery, registry: Registry) -> None:
     with pytest.raises(UnknownSeries):
-        await pond_status(influx, registry, RAW, "tap-1", T0, T0 + DAY, T0)
+        await pond_status(*ask(influx, registry, T0, T0 + DAY, T0, sensor="tap-1"))
 
 
 async def test_pond_calendar_and_days_per_class(
     influx: InfluxQuery, write: Write, registry: Registry
 ) -> None:
     await _pond_days(write)
-    cals = {c.sensor: c for c in await pond_calendars(influx, registry, RAW, T0, T0 + 3 * DAY, T0)}
+    cals = {c.sensor: c for c in await pond_calendars(*ask(influx, registry, T0, T0 + 3 * DAY, T0))}
     assert cals["pond-a"].grade_counts() == {"light": 1, "none": 1, "heavy": 1}
     assert cals["pond-a"].class_counts() == {WaterClass.WORSE_THAN_V: 2, WaterClass.II: 1}
     assert [(d.day, d.grade, d.water_class) for d in cals["pond-b"].days] == [
@@ -107,7 +118,7 @@ async def test_sewer_episodes_per_week(
         for i, v in enumerate([0.3, 0.1, 0.3, 2])
     ]
     await write(lines)
-    eps, weeks = await sewer_events(influx, registry, RAW, T0, T0 + 14 * DAY, T0)
+    eps, weeks = await sewer_events(*ask(influx, registry, T0, T0 + 14 * DAY, T0))
     assert [(w.week, w.counts) for w in weeks] == [
         (
             date(2024, 3, 4),
@@ -128,7 +139,7 @@ async def test_chlorine_compliance(influx: InfluxQuery, write: Write, registry: 
         [line("water", "tap-1", T0 + i * 60 * NS, chlorine=v) for i, v in enumerate(values)]
     )
     await write([line("water", "tank-1", T0, chlorine=0.5)])
-    rows = {r.sensor: r for r in await chlorine_compliance(influx, registry, RAW, T0, T0 + H, T0)}
+    rows = {r.sensor: r for r in await chlorine_compliance(*ask(influx, registry, T0, T0 + H, T0))}
     tap = rows["tap-1"]
     assert (tap.compliant.inside, tap.compliant.total) == (6, 8)
     assert (tap.above_warning.inside, tap.above_warning.total) == (5, 8)
@@ -138,7 +149,8 @@ async def test_chlorine_compliance(influx: InfluxQuery, write: Write, registry: 
 async def test_compliance_needs_raw_data(influx: InfluxQuery, registry: Registry) -> None:
     with pytest.raises(RangeError, match="raw readings"):
         await chlorine_compliance(
-            influx, registry, Layout(raw_duration_s=86_400), T0, T0 + H, T0 + 5 * DAY
+            TrendStore(influx, Layout(raw_duration_s=86_400), registry),
+            TrendQuery(start_ns=T0, stop_ns=T0 + H, now_ns=T0 + 5 * DAY),
         )
 
 
@@ -155,7 +167,7 @@ async def test_minimum_night_flow(influx: InfluxQuery, write: Write, registry: R
     }
     lines += [line("water", "tap-1", T0 + dt, flow=v) for dt, v in special.items()]
     await write(lines)
-    (row,) = await night_flow(influx, registry, RAW, T0, T0 + 2 * DAY, T0)
+    (row,) = await night_flow(*ask(influx, registry, T0, T0 + 2 * DAY, T0))
     assert row.sensor == "tap-1"
     assert row.nights == [(date(2024, 3, 4), 2.0), (date(2024, 3, 5), 3.0)]
 
@@ -165,7 +177,7 @@ async def test_voltage_qualification_rate(
 ) -> None:
     values = [220, 197.9, 198, 235.4, 235.5, 0, 100, 230]
     await write([line("power", "tx-1", T0 + i * 60 * NS, voltage=v) for i, v in enumerate(values)])
-    (row,) = await voltage_qualification(influx, registry, RAW, T0, T0 + H, T0)
+    (row,) = await voltage_qualification(*ask(influx, registry, T0, T0 + H, T0))
     assert (row.qualified.inside, row.qualified.total, row.outage_readings) == (4, 6, 2)
     assert row.qualified.ratio == pytest.approx(4 / 6)
 
@@ -178,7 +190,7 @@ async def test_data_completeness_per_sensor_and_grid(
     lines += [line("pond", "pond-a", T0 + i * 240 * NS, do=6) for i in range(15)]
     lines += [line("pond", "pond-b", T0 + i * 300 * NS, do=6) for i in range(6)]
     await write(lines)
-    sensors, grids = await completeness(influx, registry, RAW, T0, T0 + H, T0)
+    sensors, grids = await completeness(*ask(influx, registry, T0, T0 + H, T0))
     got = {c.key: (c.received, c.expected, c.ratio) for c in sensors}
     assert got["tap-1"][:2] == (50, 60)
     assert got["tap-1"][2] == pytest.approx(50 / 60)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.influx.client import InfluxQuery
-from services.influx.errors import InfluxQueryError, InfluxUnavailable
-from services.influx.quoting import duration, ident, seconds, string
+from adapters.influx.errors import InfluxQueryError, InfluxUnavailable
+from adapters.influx.query import InfluxQuery
+from adapters.influx.quoting import duration, ident, seconds, string
 from tests.services.trends.conftest import Write
 
 T0 = 1_700_000_000 * 10**9

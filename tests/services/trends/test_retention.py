@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.influx.client import InfluxQuery
-from services.influx.retention import Layout, backfill_rollup, ensure_retention
+from adapters.influx.query import InfluxQuery
+from adapters.influx.retention import Layout, backfill_rollup, ensure_retention
 from tests.services.trends.conftest import Write, line
 
 T0 = 1_709_481_600 * 10**9  # 2024-03-04 00:00 Asia/Shanghai

@@ -10,11 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from adapters.influx.query import InfluxQuery
 from domain.site import Registry
+from services.api import errors
 from services.api.deps import get_hub
 from services.api.routes.trends import router
 from services.auth.principal import Principal, Role
-from services.influx.client import InfluxQuery
 from services.trends.service import Trends
 from tests.services.trends.conftest import Write, line
 
@@ -40,6 +41,7 @@ class _Hub:
 
 def _client(hub: _Hub) -> httpx.AsyncClient:
     app = FastAPI()
+    errors.install(app)  # as create_app does: the routes raise, api/errors.py answers
     app.include_router(router, prefix="/api/v1")
     app.dependency_overrides[get_hub] = lambda: hub
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub")
@@ -160,3 +162,55 @@ async def test_without_influxdb_trends_are_unavailable(registry: Registry) -> No
             headers=_auth("officer"),
         )
     assert r.status_code == 503
+
+
+@pytest.mark.parametrize(
+    "start",
+    ["2024-03-04T00:00:00", "2024-03-03T16:00:00Z", "2024-03-04T00:00:00+08:00", "1709481600"],
+)
+async def test_one_instant_however_written(api: httpx.AsyncClient, start: str) -> None:
+    """Zone-less (site-local), Z, +08:00 and Unix seconds: the same window, the same points."""
+    params = {"sensor": "tap-1", "metric": "chlorine", "start": start, "stop": "1709482200"}
+    r = await api.get(
+        "/api/v1/series", params={**params, "every": "5m", "agg": "count"}, headers=_auth("officer")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["points"] == [
+        {"t": "2024-03-04T00:00:00+08:00", "v": 5.0},
+        {"t": "2024-03-04T00:05:00+08:00", "v": 5.0},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "start", "limit"),
+    [
+        ("chlorine", "2023-03-04T00:00:00", "366"),
+        ("voltage", "2023-03-04T00:00:00", "366"),
+        ("completeness", "2013-01-01T00:00:00", "3700"),
+        ("night-flow", "2023-01-01T00:00:00", "400"),
+        ("sewer-events", "2013-01-01T00:00:00", "3700"),
+        ("ponds", "2013-01-01T00:00:00", "3700"),
+    ],
+)
+async def test_indicator_ranges_are_bounded(
+    api: httpx.AsyncClient, path: str, start: str, limit: str
+) -> None:
+    """Past its bound an indicator is 422 naming `start`, before any query runs."""
+    r = await api.get(
+        f"/api/v1/indicators/{path}",
+        params={"start": start, "stop": "2024-03-05T00:00:00"},
+        headers=_auth("officer"),
+    )
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["detail"]
+    assert problem["loc"] == ["query", "start"]
+    assert limit in problem["msg"]
+
+
+async def test_indicators_scope_by_grid_and_refuse_unknown_ones(api: httpx.AsyncClient) -> None:
+    h = _auth("officer")
+    r = await api.get("/api/v1/indicators/chlorine", params={"grid": "qp-g2"}, headers=h)
+    assert [row["sensor"] for row in r.json()] == ["tank-1"]
+    r = await api.get("/api/v1/indicators/chlorine", params={"community": "nowhere"}, headers=h)
+    assert r.status_code == 404
+    assert r.json() == {"detail": "no community 'nowhere' in the registry"}

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.influx.query import InfluxQuery
+from adapters.influx.retention import Layout, backfill_rollup, ensure_retention
 from domain.site import Registry
-from services.influx.client import InfluxQuery
-from services.influx.retention import Layout, backfill_rollup, ensure_retention
 from services.trends.errors import RangeError, UnknownSeries
+from services.trends.query import TrendQuery
 from services.trends.series import parse_every, plan_series, run_series
 from tests.services.trends.conftest import Write, line
 
 NS = 10**9
 T0 = 1_709_481_600 * NS  # 2024-03-04 00:00 Asia/Shanghai (16:00 UTC the day before)
 RAW = Layout()
+
+
+def window(start: int, stop: int, now: int = T0, sensor: str = "tap-1") -> TrendQuery:
+    return TrendQuery(start_ns=start, stop_ns=stop, now_ns=now, sensor=sensor)
 
 
 async def _chlorine_ramp(write: Write) -> None:
@@ -36,7 +41,7 @@ async def test_raw_downsampling_is_exact(
     influx: InfluxQuery, write: Write, registry: Registry, agg: str, first: float, second: float
 ) -> None:
     await _chlorine_ramp(write)
-    plan = plan_series(registry, RAW, "tap-1", "chlorine", T0, T0 + 3600 * NS, 1800, agg, T0)
+    plan = plan_series(registry, RAW, window(T0, T0 + 3600 * NS), "chlorine", 1800, agg)
     result = await run_series(influx, plan)
     assert result.source == "raw"
     assert result.unit == "mg/L"
@@ -54,17 +59,15 @@ async def test_long_ranges_read_the_hourly_rollup_with_the_same_answers(
     for agg in ("mean", "min", "max", "last", "count"):
         raw = await run_series(
             influx,
-            plan_series(
-                registry, layout, "tap-1", "chlorine", T0, T0 + 2 * 3600 * NS, 3600, agg, T0
-            ),
+            plan_series(registry, layout, window(T0, T0 + 2 * 3600 * NS), "chlorine", 3600, agg),
         )
-        rolled_plan = plan_series(registry, layout, "tap-1", "chlorine", T0, stop, 3600, agg, T0)
+        rolled_plan = plan_series(registry, layout, window(T0, stop), "chlorine", 3600, agg)
         rolled = await run_series(influx, rolled_plan)
         assert rolled.source == "hourly"
         assert [t for t, _ in rolled.points] == [t for t, _ in raw.points] == [T0, T0 + 3600 * NS]
         assert [v for _, v in rolled.points] == pytest.approx([v for _, v in raw.points])
         day = await run_series(
-            influx, plan_series(registry, layout, "tap-1", "chlorine", T0, stop, 86_400, agg, T0)
+            influx, plan_series(registry, layout, window(T0, stop), "chlorine", 86_400, agg)
         )
         expected = {"mean": 0.595, "min": 0.0, "max": 1.19, "last": 1.19, "count": 120.0}[agg]
         assert [t for t, _ in day.points] == [T0]
@@ -72,7 +75,7 @@ async def test_long_ranges_read_the_hourly_rollup_with_the_same_answers(
 
 
 def test_days_are_site_local(registry: Registry) -> None:
-    plan = plan_series(registry, RAW, "tap-1", "chlorine", T0, T0 + 86_400 * NS, 86_400, "mean", T0)
+    plan = plan_series(registry, RAW, window(T0, T0 + 86_400 * NS), "chlorine", 86_400, "mean")
     assert "tz('Asia/Shanghai')" in plan.text
 
 
@@ -101,7 +104,12 @@ def test_bad_requests_are_refused_before_querying(
 ) -> None:
     with pytest.raises(error, match=words):
         plan_series(
-            registry, RAW, sensor, metric, T0, T0 + span_s * NS, parse_every(every), agg, T0
+            registry,
+            RAW,
+            window(T0, T0 + span_s * NS, sensor=sensor),
+            metric,
+            parse_every(every),
+            agg,
         )
 
 
@@ -109,15 +117,15 @@ def test_old_data_needs_whole_hour_steps(registry: Registry) -> None:
     layout = Layout(raw_duration_s=30 * 86_400)
     now = T0 + 60 * 86_400 * NS
     with pytest.raises(RangeError, match="30 days"):
-        plan_series(registry, layout, "tap-1", "chlorine", T0, T0 + 86_400 * NS, 300, "mean", now)
+        plan_series(registry, layout, window(T0, T0 + 86_400 * NS, now), "chlorine", 300, "mean")
     plan = plan_series(
-        registry, layout, "tap-1", "chlorine", T0, T0 + 86_400 * NS, 3600, "mean", now
+        registry, layout, window(T0, T0 + 86_400 * NS, now), "chlorine", 3600, "mean"
     )
     assert plan.source.name == "hourly"
 
 
 def test_health_fields_are_series_too(registry: Registry) -> None:
-    plan = plan_series(registry, RAW, "tap-1", "battery_v", T0, T0 + 3600 * NS, 60, "min", T0)
+    plan = plan_series(registry, RAW, window(T0, T0 + 3600 * NS), "battery_v", 60, "min")
     assert plan.unit == "V"
 
 

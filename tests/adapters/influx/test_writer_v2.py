@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.influx import InfluxWriter
+from adapters.influx.writer import InfluxWriter
 
 
 async def test_v2_writes_to_the_bucket_with_a_token_and_ns_precision() -> None:

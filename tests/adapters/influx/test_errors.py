@@ -7,14 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.influx import (
-    InfluxError,
-    InfluxRefused,
-    InfluxTimeout,
-    InfluxUnavailable,
-    InfluxWriter,
-)
-from gridwatch.processes import free_port
+from adapters.influx.errors import InfluxError, InfluxRefused, InfluxTimeout, InfluxUnavailable
+from adapters.influx.writer import InfluxWriter
+from tests.harness import free_port
 
 LINES = ["pond,sensor=a do=1.0 1", "pond,sensor=b do=2.0 1"]
 

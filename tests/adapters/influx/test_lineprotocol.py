@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from influxdb_client import Point
 
+from adapters.influx.lineprotocol import body, encode, encode_lines
 from domain.catalog import Kind
 from domain.measurement import Measurement
-from gateway.lineprotocol import body, encode, encode_lines
 
 hostile_text = st.text(
     alphabet=st.one_of(
