@@ -17,6 +17,8 @@ declare -A PKG_CHECK=(
   [influxdb]="have_file /usr/bin/influxd"
   [postgresql]="have_file /usr/lib/postgresql"
   [npm]="have_cmd npm"
+  [poppler-utils]="have_cmd pdftoppm"  # tests: the label PDF rendered to an image
+  [zbar-tools]="have_cmd zbarimg"  # tests: the labels' QR codes read back
 )
 if [ "$want_browser" = 1 ]; then
   PKG_CHECK[chromium]="have_file /usr/bin/chromium"
