@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from domain.site import Registry
 from services.registry.changes import RegistryEmpty
@@ -27,6 +28,25 @@ POLL_S = 1.0
 
 Listener = Callable[[Registry, Registry], None]
 """Called with (previous snapshot, new snapshot) after a swap."""
+
+T = TypeVar("T")
+
+
+async def _in_thread(fn: Callable[[], T]) -> T:
+    """`fn()` in a worker thread; a cancel waits for the thread to finish before it goes on.
+
+    A thread cannot be interrupted: `asyncio.to_thread` abandoned by a cancel keeps running and
+    gives its pooled connection back later — to an engine the process may have disposed by
+    then (psycopg warns "connection deleted while still open" at exit). Waiting for it makes
+    a stopped watcher hold no connection.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 class RegistryWatcher:
@@ -54,12 +74,12 @@ class RegistryWatcher:
 
     async def check(self) -> bool:
         """Take a newer committed version if there is one; whether it did."""
-        v = await asyncio.to_thread(self.store.version)
+        v = await _in_thread(self.store.version)
         if v == self._last.version:
             return False
         if self.registry.version != v:
             try:
-                newer = await asyncio.to_thread(self.store.registry)
+                newer = await _in_thread(self.store.registry)
             except RegistryEmpty:
                 return False
             if newer.version > self.registry.version:
