@@ -27,6 +27,7 @@ from adapters.logs import configure_logging
 from domain.duration import parse_duration
 from domain.settings import Settings
 from domain.site import Registry, Site, SiteError, load_site
+from gateway import heap
 from gridwatch import flags
 from gridwatch.hub import build_front, open_alarms, run_front
 from gridwatch.localhub import Endpoints, one_process_settings, start_services
@@ -196,6 +197,7 @@ async def _run(
             tg.create_task(server.serve(), name="api")
             while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, no event
                 await asyncio.sleep(0.05)
+            heap.settle()  # as `gridwatch gateway` does: the start-up heap out of the GC's walks
             _banner(f"http://{host}:{port}/", tokens, ends, var, scenario, no_sim)
             if not no_sim and ends.sim_url:
                 tg.create_task(
