@@ -13,8 +13,11 @@ reported again: the engine keeps idle rules stateless, so the second figure is w
 hub holds. Last, a restart's share of the rules process: the saved state loaded back and a
 new engine built from it.
 
-The registry here is read from the site file. A hub on the live registry (issue 13) reads it
-from the database instead (services/registry/store.py), which costs more: see bench/README.md.
+The registry there is read from the site file. A hub on the live registry (issue 13) reads it
+from the database instead (`services.registry.runtime.open_registry`, what `gridwatch gateway`
+does): two more fresh children time its first start (the empty SQLite database seeded from the
+site file, then read back) and a later start (read only), against the site file's read as the
+same run's baseline.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import METRICS, machine, write_site
 
@@ -119,14 +123,39 @@ def _measure(site_file: str, out: multiprocessing.queues.Queue[dict[str, float]]
     )
 
 
-def measure(work: Path, sensors: int) -> dict[str, float]:
-    site_file = write_site(work / f"site-{sensors}.yaml", sensors)
+def _open_live(
+    site_file: str, db_url: str, out: multiprocessing.queues.Queue[dict[str, float]]
+) -> None:
+    """One start on the live registry: `open_registry` as `gridwatch gateway` calls it."""
+    from services.registry.runtime import open_registry
+
+    t0 = time.perf_counter()
+    registry = open_registry(db_url, Path(site_file))
+    out.put({"s": time.perf_counter() - t0, "rss_mb": _rss_mb(), "sensors": len(registry)})
+
+
+def _child(target: Any, *args: str) -> dict[str, float]:
     ctx = multiprocessing.get_context("spawn")
     q: multiprocessing.queues.Queue[dict[str, float]] = ctx.Queue()
-    p = ctx.Process(target=_measure, args=(str(site_file), q))
+    p = ctx.Process(target=target, args=(*args, q))
     p.start()
-    result = q.get(timeout=900)
+    result: dict[str, float] = q.get(timeout=900)
     p.join()
+    return result
+
+
+def measure(work: Path, sensors: int) -> dict[str, float]:
+    site_file = str(write_site(work / f"site-{sensors}.yaml", sensors))
+    result = _child(_measure, site_file)
+    db_url = f"sqlite:///{work / f'registry-{sensors}.db'}"
+    first, later = _child(_open_live, site_file, db_url), _child(_open_live, site_file, db_url)
+    assert first["sensors"] == later["sensors"] == sensors
+    result |= {
+        "live_first": first["s"],
+        "live_first_rss_mb": first["rss_mb"],
+        "live_later": later["s"],
+        "live_later_rss_mb": later["rss_mb"],
+    }
     return result
 
 
@@ -151,6 +180,12 @@ def main() -> None:
         print(
             f"  restart: {r['rows']:,.0f} rule-state rows loaded in {r['state_load']:.2f} s, "
             f"engine built from them in {r['engine']:.2f} s"
+        )
+        print(
+            f"  live registry (SQLite): first start (seed + read) {r['live_first']:.2f} s, "
+            f"peak RSS {r['live_first_rss_mb']:.0f} MB; later start {r['live_later']:.2f} s, "
+            f"peak RSS {r['live_later_rss_mb']:.0f} MB = {r['live_later'] / r['site']:.1f}x "
+            "the site file's read"
         )
     print(
         f"ratio: {args.sensors / 1000:g}x the sensors costs {big['total'] / base['total']:.1f}x "

@@ -228,11 +228,19 @@ def test_scale(tmp_path: Path) -> None:
             rf"^{size} sensors: start-up {_N} s \(imports {_N} s, site {_N} s, rules {_N} s, "
             rf"gateway {_N} s\); peak RSS {_N} MB, held {_N} MB\n  after one reading per sensor "
             rf"\({_N} s, (\d+) breaches\): peak RSS {_N} MB, held {_N} MB\n  restart: {_N} "
-            rf"rule-state rows loaded in {_N} s, engine built from them in {_N} s$",
+            rf"rule-state rows loaded in {_N} s, engine built from them in {_N} s\n  live "
+            rf"registry \(SQLite\): first start \(seed \+ read\) {_N} s, peak RSS {_N} MB; "
+            rf"later start {_N} s, peak RSS {_N} MB = {_N}x the site file's read$",
         )
         total, *steps, rss, held, _feed, breaches, fed, fed_held, rows, load, build = (
-            num(g) for g in m.groups()
+            num(g) for g in m.groups()[:14]
         )
+        first, first_rss, later, later_rss, live_ratio = (num(g) for g in m.groups()[14:])
+        assert first > later > 0, m[0]  # the first start seeds the database too
+        assert first_rss > 0, m[0]
+        assert later_rss > 0, m[0]
+        if steps[1] >= 0.1:  # the ratio is of the unrounded seconds
+            assert live_ratio == pytest.approx(later / steps[1], rel=0.2), m[0]
         assert total == pytest.approx(sum(steps), abs=0.03), m[0]  # each step rounded
         assert 0 < rss <= fed, m[0]  # peak RSS never falls
         assert held > 0, m[0]
