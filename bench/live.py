@@ -100,7 +100,7 @@ def _gateway_main(
     batch_interval_s: float,
     workers: int,
 ) -> None:
-    from gateway import heap  # the child only
+    from adapters import heap  # the child only
     from gridwatch.hub import build_front, open_alarms, run_front
 
     registry = Registry(parse_site(site))

@@ -5,7 +5,7 @@ the gateway process's resident memory after both, against a 1,000-sensor baselin
 
 Each size runs in a fresh child process (RSS is per process): load the site YAML from disk,
 build the Registry, load the rules, build the RuleEngine and the gateway itself (no broker is
-contacted), freeze the start-up heap as the gateway does (`gateway.heap.settle`), then report
+contacted), freeze the start-up heap as the gateway does (`adapters.heap.settle`), then report
 seconds per step, peak RSS and the RSS held then. Then every sensor reports once: one reading
 each through `RuleEngine.evaluate`, in the gateway's batches, `changes()` taken after each and
 saved to a SQLite rule-state store (what `services.alarms.Alarms.accept` does), and RSS is
@@ -48,9 +48,9 @@ def _rss_now_mb() -> float:
 
 def _measure(site_file: str, out: multiprocessing.queues.Queue[dict[str, float]]) -> None:
     t0 = time.perf_counter()
+    from adapters import heap
     from domain.measurement import Measurement
     from domain.site import Registry, load_site
-    from gateway import heap
     from gateway.front import Sinks
     from gateway.testing import MemoryMeasurementSink, MemoryRejectionSink
     from gridwatch.hub import build_front
@@ -61,7 +61,8 @@ def _measure(site_file: str, out: multiprocessing.queues.Queue[dict[str, float]]
     from services.rules.engine import RuleEngine
 
     imports = time.perf_counter()
-    registry = Registry(load_site(Path(site_file)))
+    with heap.paused():  # as the hub's commands load a site (adapters.heap)
+        registry = Registry(load_site(Path(site_file)))
     loaded = time.perf_counter()
     book = load_rules(registry=registry)
     engine = RuleEngine(book, registry, started_ns=time.time_ns(), state={})

@@ -19,13 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters import heap
 from adapters.logs import configure_logging
 from domain import topics
 from domain.measurement import Measurement, Rejection
 from domain.ports import RegistryFeed
 from domain.settings import Settings
 from domain.site import Registry
-from gateway import heap, wire
+from gateway import wire
 from gateway.front import Sinks
 from gateway.identity import worker_settings
 from gateway.metrics import snapshot

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from adapters import heap
 from domain.settings import Settings
 from domain.site import Registry, SiteError, load_site
 from gridwatch.settings import Loaded, SettingsError, env_name, load
@@ -74,7 +75,8 @@ def site_registry(settings: Settings) -> Registry:
         typer.echo("error: name the site file with --site or GRIDWATCH_SITE", err=True)
         raise typer.Exit(2)
     try:
-        return Registry(load_site(settings.site))
+        with heap.paused():  # a bulk build: every sensor's model (see adapters.heap)
+            return Registry(load_site(settings.site))
     except SiteError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

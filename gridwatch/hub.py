@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+from adapters import heap
 from adapters.influx.errors import InfluxError
 from adapters.influx.query import InfluxQuery
 from adapters.influx.retention import ensure_retention
@@ -28,7 +29,6 @@ from domain.measurement import Rejection
 from domain.ports import RejectionSink
 from domain.settings import Settings
 from domain.site import Registry
-from gateway import heap
 from gateway.cluster import Cluster
 from gateway.front import Front, Sinks
 from gateway.metrics import GatewayMetrics

@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 from prometheus_client import start_http_server
 
+from adapters import heap
 from adapters.logs import configure_logging
 from domain.settings import Settings
 from domain.site import Registry, SiteError
-from gateway import heap
 from gateway.identity import WorkerIdentityError, check_workers, gateway_workers
 from gridwatch import flags
 from gridwatch.hub import build_front, open_alarms, run_front

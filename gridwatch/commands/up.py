@@ -23,11 +23,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from adapters import heap
 from adapters.logs import configure_logging
 from domain.duration import parse_duration
 from domain.settings import Settings
 from domain.site import Registry, Site, SiteError, load_site
-from gateway import heap
 from gridwatch import flags
 from gridwatch.hub import build_front, open_alarms, run_front
 from gridwatch.localhub import Endpoints, one_process_settings, start_services
@@ -108,8 +108,9 @@ def command(
             named = demo.scenario_path(scenario)
             scenario_path = named if named.is_file() else Path(scenario)
     try:
-        the_site = load_site(site_path)
-        registry = Registry(the_site)
+        with heap.paused():  # a bulk build: every sensor's model (see adapters.heap)
+            the_site = load_site(site_path)
+            registry = Registry(the_site)
         book = load_rules(settings.rules, registry=registry)
         if scenario_path is not None:
             load_scenario(scenario_path, the_site)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from adapters import heap
 from domain.site import Registry, load_site
 from services.db.engine import open_database
 from services.registry.changes import RegistryEmpty
@@ -42,7 +43,8 @@ def open_registry(db_url: str | None, site: Path | None) -> Registry:
                     "no registry in the database and no site file: pass --site FILE or set "
                     "GRIDWATCH_SITE (it seeds the database once)"
                 )
-            store.seed(load_site(site))
+            with heap.paused():  # a bulk build: the whole site parsed and written
+                store.seed(load_site(site))
         return store.registry()
     finally:
         engine.dispose()

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from adapters import heap
 from domain.site import Registry, Site
 from services.db.models import (
     RegistryAudit,
@@ -75,12 +76,14 @@ class RegistryStore(Placements):
         return int(v or 0)
 
     def current(self) -> Current:
-        with Session(self.engine) as s:
+        """The committed site, read whole (the collector paused: a bulk build, see heap)."""
+        with heap.paused(), Session(self.engine) as s:
             return read_site(s)
 
     def registry(self) -> Registry:
         """The committed registry; RegistryEmpty before the first change."""
-        return self.current().registry()
+        with heap.paused():
+            return self.current().registry()
 
     # -- changing ---------------------------------------------------------------------------
     def seed(self, site: Site, actor: str = "site file") -> Outcome | None:

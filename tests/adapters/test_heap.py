@@ -1,15 +1,16 @@
-"""`gateway.heap.settle`: the start-up heap frozen out of the collector's walks, its garbage
+"""`adapters.heap.settle`: the start-up heap frozen out of the collector's walks, its garbage
 collected first, and what is frozen still freed by reference counting."""
 
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from gateway import heap
+from adapters import heap
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +59,31 @@ def test_paused_stops_the_collector_for_the_block_and_restores_it() -> None:
         assert not gc.isenabled(), "a collector that was off stays off"
     finally:
         gc.enable()
+
+
+def test_overlapping_pauses_in_two_threads_keep_the_collector_off_until_the_last_ends() -> None:
+    # A watcher's re-read in a worker thread may overlap another pause: the first to end must
+    # not turn the collector back on under the other, nor the last leave it off.
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with heap.paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with heap.paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first block has ended, this one has not
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [False]
+    assert gc.isenabled()
