@@ -8,6 +8,8 @@ import asyncio
 import threading
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from services.db.engine import make_engine, migrate
 from services.registry.store import RegistryStore
 from services.registry.watcher import RegistryWatcher
@@ -19,9 +21,11 @@ SENSOR = {"id": "pond-qp-01", "kind": "pond", "grid": "qp-g1", "asset": "清平�
 class SlowStore(RegistryStore):
     """A real store whose version read, once armed, takes 0.3 s (a slow database)."""
 
-    armed = False
-    entered = threading.Event()
-    finished = threading.Event()
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.armed = False
+        self.entered = threading.Event()
+        self.finished = threading.Event()
 
     def version(self) -> int:
         if not self.armed:
